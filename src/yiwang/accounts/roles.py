@@ -1,0 +1,70 @@
+"""Roles and what each may do. Capabilities are strings checked in selectors and actions.
+
+三权分立: the system admin configures users and organisation but cannot read or change the
+audit log; the security admin runs login policy, lockouts and two-factor; the audit admin
+reads the audit log and nothing else.
+"""
+
+from __future__ import annotations
+
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+
+class Role(models.TextChoices):
+    RESIDENT = "resident", _("Resident")
+    ENTERPRISE = "enterprise", _("Enterprise user")
+    GRID_WORKER = "grid_worker", _("Grid worker")
+    DEPT_STAFF = "dept_staff", _("Department staff")
+    DEPT_LEADER = "dept_leader", _("Department leader")
+    OPERATOR = "operator", _("Command-centre operator")
+    DATA_ADMIN = "data_admin", _("Data administrator")
+    SYSADMIN = "sysadmin", _("System administrator")
+    SECADMIN = "secadmin", _("Security administrator")
+    AUDITADMIN = "auditadmin", _("Audit administrator")
+
+
+PUBLIC_ROLES = frozenset({Role.RESIDENT, Role.ENTERPRISE})
+STAFF_ROLES = frozenset(set(Role) - PUBLIC_ROLES)
+ADMIN_ROLES = frozenset({Role.SYSADMIN, Role.SECADMIN, Role.AUDITADMIN})
+
+
+class Cap:
+    """Capability names."""
+
+    CONSOLE = "console.access"
+    PORTAL = "portal.access"
+    AUDIT_READ = "audit.read"
+    AUDIT_VERIFY = "audit.verify"
+    USERS_VIEW = "accounts.view_users"
+    USERS_MANAGE = "accounts.manage_users"
+    ORG_MANAGE = "accounts.manage_org"
+    SECURITY_MANAGE = "security.manage"
+    UNMASK = "personal.unmask"
+    ADMIN_SITE = "admin.site"
+
+
+CAPABILITIES: dict[str, frozenset[str]] = {
+    Role.RESIDENT: frozenset({Cap.PORTAL}),
+    Role.ENTERPRISE: frozenset({Cap.PORTAL}),
+    Role.GRID_WORKER: frozenset({Cap.CONSOLE}),
+    Role.DEPT_STAFF: frozenset({Cap.CONSOLE}),
+    Role.DEPT_LEADER: frozenset({Cap.CONSOLE, Cap.USERS_VIEW, Cap.UNMASK}),
+    Role.OPERATOR: frozenset({Cap.CONSOLE, Cap.USERS_VIEW, Cap.UNMASK}),
+    Role.DATA_ADMIN: frozenset({Cap.CONSOLE}),
+    Role.SYSADMIN: frozenset(
+        {Cap.CONSOLE, Cap.USERS_VIEW, Cap.USERS_MANAGE, Cap.ORG_MANAGE, Cap.ADMIN_SITE}
+    ),
+    Role.SECADMIN: frozenset({Cap.CONSOLE, Cap.USERS_VIEW, Cap.SECURITY_MANAGE, Cap.ADMIN_SITE}),
+    Role.AUDITADMIN: frozenset({Cap.CONSOLE, Cap.AUDIT_READ, Cap.AUDIT_VERIFY}),
+}
+
+# Django admin apps each admin role may touch (三权分立: nobody gets the audit tables).
+ADMIN_APPS: dict[str, frozenset[str]] = {
+    Role.SYSADMIN: frozenset({"accounts", "core.codetableversion", "core.industrycode"}),
+    Role.SECADMIN: frozenset({"axes", "otp_totp"}),
+}
+
+
+def capabilities(role: str) -> frozenset[str]:
+    return CAPABILITIES.get(role, frozenset())

@@ -1,0 +1,15 @@
+from django.contrib import admin
+from django.urls import include, path
+
+from yiwang.config.api import api
+
+admin.site.site_header = "一网 Yiwang"
+admin.site.site_title = "一网 Yiwang"
+
+urlpatterns = [
+    path("api/v1/", api.urls),
+    path("i18n/", include("django.conf.urls.i18n")),
+    path("admin/", admin.site.urls),
+    path("accounts/", include("yiwang.accounts.urls")),
+    path("", include("yiwang.web.urls")),
+]

@@ -1,0 +1,1 @@
+"""The kernel: audit chain, personal data, ids, scoping, events, errors. No domain."""

@@ -1,0 +1,92 @@
+"""Kernel middleware: security headers, request context, API request guards."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable
+
+from django.conf import settings
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.utils.translation import gettext as _
+
+from yiwang.core import context
+
+Next = Callable[[HttpRequest], HttpResponse]
+
+
+class SecurityHeadersMiddleware:
+    """CSP and Permissions-Policy (Django's SecurityMiddleware sets the others)."""
+
+    def __init__(self, get_response: Next) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        response = self.get_response(request)
+        response.headers.setdefault("Content-Security-Policy", settings.YIWANG_CSP)
+        response.headers.setdefault(
+            "Permissions-Policy", "camera=(), microphone=(), geolocation=(self), payment=()"
+        )
+        return response
+
+
+def client_ip(request: HttpRequest) -> str:
+    """The client address; X-Forwarded-For is trusted only behind a configured proxy."""
+    if getattr(settings, "YIWANG_TRUST_X_FORWARDED_FOR", False):
+        xff = request.META.get("HTTP_X_FORWARDED_FOR", "")
+        if xff:
+            return xff.split(",")[0].strip()[:45]
+    return str(request.META.get("REMOTE_ADDR", ""))[:45]
+
+
+class RequestContextMiddleware:
+    def __init__(self, get_response: Next) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        rid = request.headers.get("X-Request-ID", "")[:64] or uuid.uuid4().hex
+        channel = "api" if request.path.startswith("/api/") else "web"
+        token = context.set_current(context.RequestContext(client_ip(request), rid, channel))
+        try:
+            response = self.get_response(request)
+        finally:
+            context.reset(token)
+        response.headers["X-Request-ID"] = rid
+        return response
+
+
+def error_response(status: int, code: str, message: str, fields: dict[str, list[str]] | None = None) -> JsonResponse:
+    return JsonResponse({"code": code, "message": message, "fields": fields or {}}, status=status)
+
+
+class ApiRequestGuardMiddleware:
+    """Oversize bodies (413) and wrong content types (415) on API writes, before any parsing."""
+
+    ACCEPTED = ("application/json", "multipart/form-data", "application/x-www-form-urlencoded")
+
+    def __init__(self, get_response: Next) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        if request.path.startswith("/api/") and request.method in {"POST", "PUT", "PATCH"}:
+            length = request.META.get("CONTENT_LENGTH") or "0"
+            try:
+                size = int(length)
+            except ValueError:
+                size = 0
+            limit = settings.DATA_UPLOAD_MAX_MEMORY_SIZE
+            if size > limit:
+                return error_response(
+                    413,
+                    "body_too_large",
+                    _("The request body is %(size)d bytes; the limit is %(limit)d.")
+                    % {"size": size, "limit": limit},
+                )
+            ctype = request.META.get("CONTENT_TYPE", "").split(";")[0].strip().lower()
+            if size and ctype not in self.ACCEPTED:
+                return error_response(
+                    415,
+                    "unsupported_media_type",
+                    _("Send the body as application/json (got %(type)s).")
+                    % {"type": ctype or _("no content type")},
+                )
+        return self.get_response(request)

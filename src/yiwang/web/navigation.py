@@ -1,0 +1,34 @@
+"""Navigation by capability: each later module adds its entries here."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from django.utils.functional import Promise
+from django.utils.translation import gettext_lazy as _
+
+from yiwang.accounts.roles import Cap
+
+
+@dataclass(frozen=True)
+class NavItem:
+    key: str
+    label: str | Promise
+    url_name: str
+    capability: str
+
+
+NAV: list[NavItem] = [
+    NavItem("portal", _("Services"), "web:portal", Cap.PORTAL),
+    NavItem("console", _("Workbench"), "web:console", Cap.CONSOLE),
+    NavItem("users", _("People and departments"), "web:users", Cap.USERS_VIEW),
+    NavItem("audit", _("Audit log"), "web:audit", Cap.AUDIT_READ),
+    NavItem("security", _("Security"), "web:security", Cap.SECURITY_MANAGE),
+    NavItem("admin", _("Configuration"), "admin:index", Cap.ADMIN_SITE),
+]
+
+
+def items_for(user: object) -> list[NavItem]:
+    if not getattr(user, "is_authenticated", False):
+        return []
+    return [i for i in NAV if user.can(i.capability)]  # type: ignore[attr-defined]
