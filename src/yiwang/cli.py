@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import signal
@@ -57,14 +58,18 @@ def _serve(host: str, port: int, *, with_worker: bool, announce: bool = False) -
 
     worker: subprocess.Popen[bytes] | None = None
     if with_worker:
-        worker = subprocess.Popen([sys.executable, "-m", "yiwang.cli", "worker"])  # noqa: S603
+        worker = subprocess.Popen([sys.executable, "-m", "yiwang.cli", "worker"])
     url = f"http://{'127.0.0.1' if host in ('0.0.0.0', '::') else host}:{port}/"  # noqa: S104
     if announce:
         _print_accounts(url)
     try:
         uvicorn.run(
-            "yiwang.config.asgi:application", host=host, port=port, log_level="warning",
-            proxy_headers=False, lifespan="off",
+            "yiwang.config.asgi:application",
+            host=host,
+            port=port,
+            log_level="warning",
+            proxy_headers=False,
+            lifespan="off",
         )
     finally:
         if worker is not None and worker.poll() is None:
@@ -86,10 +91,8 @@ def cmd_worker(args: argparse.Namespace) -> int:
     _setup()
     from django.core.management import call_command
 
-    try:
+    with contextlib.suppress(KeyboardInterrupt):
         call_command("run_huey", "--workers", str(args.workers))
-    except KeyboardInterrupt:
-        pass
     return 0
 
 
@@ -113,7 +116,10 @@ def cmd_audit_verify(args: argparse.Namespace) -> int:
     if args.json:
         print(json.dumps(result.as_dict(), ensure_ascii=False))
     elif result.ok:
-        print(f"OK: the audit chain is intact ({result.checked} records, head {result.head_hash[:16]}…)")
+        print(
+            f"OK: the audit chain is intact ({result.checked} records, "
+            f"head {result.head_hash[:16]}…)"
+        )
     else:
         print(
             f"BROKEN at record {result.first_bad_seq}: {result.problem} "

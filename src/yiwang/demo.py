@@ -24,7 +24,20 @@ from yiwang.core.ids import make_credit_code, make_resident_id
 
 DEMO_PASSWORD = "Yiwang@2026"  # noqa: S105  documented in README; demo only
 
-COMMUNITY_NAMES = ["东苑", "西溪", "南山", "北辰", "文华", "翠柏", "金桂", "紫荆", "银杏", "青枫", "明月", "春晖"]
+COMMUNITY_NAMES = [
+    "东苑",
+    "西溪",
+    "南山",
+    "北辰",
+    "文华",
+    "翠柏",
+    "金桂",
+    "紫荆",
+    "银杏",
+    "青枫",
+    "明月",
+    "春晖",
+]
 
 
 @dataclass(frozen=True)
@@ -78,6 +91,9 @@ def seed(*, residents: int = 40, enterprises: int = 10) -> SeedReport:
     report = SeedReport()
     district_code = settings.YIWANG_DEMO_DIVISION
     report.divisions += actions.do_import_divisions(actor=None, provinces=[district_code[:2]])
+    from yiwang.core.codetables import import_industry
+
+    report.divisions += import_industry(actor=None)[0]
     district = Division.objects.get(code=district_code, valid_to__isnull=True)
     streets = list(Division.objects.filter(parent=district).order_by("code")[:4])
     communities: list[Division] = []
@@ -86,32 +102,48 @@ def seed(*, residents: int = 40, enterprises: int = 10) -> SeedReport:
             for ci in range(3):
                 name = f"{COMMUNITY_NAMES[si * 3 + ci]}社区（演示）"
                 before = Division.objects.filter(code=f"{street.code}{ci + 1:03d}").exists()
-                communities.append(actions.do_add_community(actor=None, street=street, seq=ci + 1, name=name))
+                communities.append(
+                    actions.do_add_community(actor=None, street=street, seq=ci + 1, name=name)
+                )
                 report.divisions += 0 if before else 1
 
         prefix = f"{district_code}-"
 
-        def dept(code: str, name: str, kind: str, division: Division, parent: str = "") -> Department:
+        def dept(
+            code: str, name: str, kind: str, division: Division, parent: str = ""
+        ) -> Department:
             found = Department.objects.filter(code=prefix + code).first()
             if found:
                 return found
             report.departments += 1
             return actions.do_create_department(
-                actor=None, code=prefix + code, name=name, kind=kind,
-                division_code=division.code, parent_code=parent,
+                actor=None,
+                code=prefix + code,
+                name=name,
+                kind=kind,
+                division_code=division.code,
+                parent_code=parent,
             )
 
         for code, name, kind in BUREAUS:
             dept(code, f"{district.name}{name}", kind, district)
         for si, street in enumerate(streets):
-            dept(f"street-{si + 1}", f"{street.name}办事处（演示）", Department.Kind.STREET_OFFICE, street)
+            dept(
+                f"street-{si + 1}",
+                f"{street.name}办事处（演示）",
+                Department.Kind.STREET_OFFICE,
+                street,
+            )
         for ci, community in enumerate(communities):
             dept(
-                f"community-{ci + 1}", f"{community.name}居委会", Department.Kind.COMMUNITY, community,
+                f"community-{ci + 1}",
+                f"{community.name}居委会",
+                Department.Kind.COMMUNITY,
+                community,
                 parent=prefix + f"street-{ci // 3 + 1}",
             )
 
-        rng = random.Random(20261130)  # noqa: S311  deterministic synthetic data
+        rng = random.Random(20261130)
         from faker import Faker
 
         fake = Faker("zh_CN")
@@ -121,7 +153,9 @@ def seed(*, residents: int = 40, enterprises: int = 10) -> SeedReport:
         def add_user(username: str, role: str, dept_code: str, note: str, idx: int) -> None:
             if User.objects.filter(username=username).exists():
                 return
-            department = Department.objects.filter(code=prefix + dept_code).first() if dept_code else None
+            department = (
+                Department.objects.filter(code=prefix + dept_code).first() if dept_code else None
+            )
             division = department.division if department else communities[idx % len(communities)]
             birth = dt.date(1960, 1, 1) + dt.timedelta(days=rng.randrange(0, 365 * 45))
             data = actions.UserInput(
@@ -136,9 +170,13 @@ def seed(*, residents: int = 40, enterprises: int = 10) -> SeedReport:
                 email=f"{username}@demo.yiwang.invalid",
             )
             if role == Role.ENTERPRISE:
-                data.credit_code = make_credit_code(district_code, f"{rng.randrange(10**8):08d}{rng.randrange(10)}")
+                data.credit_code = make_credit_code(
+                    district_code, f"{rng.randrange(10**8):08d}{rng.randrange(10)}"
+                )
                 data.enterprise_name = fake.company() + "（演示）"
-            user = actions.do_create_user(actor=None, data=data, synthetic=True, validated_password_hash=password_hash)
+            user = actions.do_create_user(
+                actor=None, data=data, synthetic=True, validated_password_hash=password_hash
+            )
             user.first_name = note[:150]
             User.objects.filter(pk=user.pk).update(first_name=note[:150])
             report.users += 1
@@ -151,7 +189,11 @@ def seed(*, residents: int = 40, enterprises: int = 10) -> SeedReport:
             add_user(f"enterprise{i + 1:03d}", Role.ENTERPRISE, "", "企业用户（演示）", i)
         if report.changed:
             audit.record(
-                "demo.seeded", detail={"divisions": report.divisions, "departments": report.departments,
-                                       "users": report.users},
+                "demo.seeded",
+                detail={
+                    "divisions": report.divisions,
+                    "departments": report.departments,
+                    "users": report.users,
+                },
             )
     return report

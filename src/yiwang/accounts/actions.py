@@ -27,7 +27,12 @@ from yiwang.core.models import AuditResult
 
 DATA_DIR = Path(__file__).resolve().parent.parent / "core" / "data"
 
-UNMASKABLE = {"id_number": mask_id_number, "phone": mask_phone, "display_name": mask_name, "email": None}
+UNMASKABLE = {
+    "id_number": mask_id_number,
+    "phone": mask_phone,
+    "display_name": mask_name,
+    "email": None,
+}
 
 
 def _require(actor: User, cap: str) -> None:
@@ -100,7 +105,10 @@ def _clean_user(data: UserInput, *, check_password: bool = True) -> dict[str, An
 
 
 def do_create_user(
-    *, actor: User | None, data: UserInput, synthetic: bool = False,
+    *,
+    actor: User | None,
+    data: UserInput,
+    synthetic: bool = False,
     validated_password_hash: str = "",
 ) -> User:
     """Create a user. ``actor=None`` only for seeding and the CLI (recorded as the system).
@@ -233,7 +241,9 @@ def do_unmask(*, actor: User, user_id: int, field: str, purpose: str) -> str:
 
 
 # --- API tokens -------------------------------------------------------------------------------
-def do_create_api_token(*, actor: User, name: str, expires_in_days: int | None = 90) -> tuple[ApiToken, str]:
+def do_create_api_token(
+    *, actor: User, name: str, expires_in_days: int | None = 90
+) -> tuple[ApiToken, str]:
     errors: dict[str, list[str]] = {}
     if not name.strip() or len(name) > 100:
         errors["name"] = [_("Name the token (1 to 100 characters).")]
@@ -248,7 +258,9 @@ def do_create_api_token(*, actor: User, name: str, expires_in_days: int | None =
             name=name.strip(),
             prefix=raw[:10],
             digest=token_digest(raw),
-            expires_at=timezone.now() + timedelta(days=expires_in_days) if expires_in_days else None,
+            expires_at=timezone.now() + timedelta(days=expires_in_days)
+            if expires_in_days
+            else None,
         )
         audit.record("accounts.token_created", actor=actor, obj=tok, detail={"prefix": tok.prefix})
     return tok, raw
@@ -269,8 +281,14 @@ def do_revoke_api_token(*, actor: User, token_id: int) -> ApiToken:
 
 # --- Departments ------------------------------------------------------------------------------
 def do_create_department(
-    *, actor: User | None, code: str, name: str, division_code: str, kind: str = Department.Kind.BUREAU,
-    short_name: str = "", parent_code: str = "",
+    *,
+    actor: User | None,
+    code: str,
+    name: str,
+    division_code: str,
+    kind: str = Department.Kind.BUREAU,
+    short_name: str = "",
+    parent_code: str = "",
 ) -> Department:
     if actor is not None:
         _require(actor, Cap.ORG_MANAGE)
@@ -287,7 +305,7 @@ def do_create_department(
         errors["parent_code"] = [_("Unknown parent department.")]
     if kind not in Department.Kind.values:
         errors["kind"] = [_("Unknown kind of department.")]
-    if errors:
+    if errors or div is None:
         raise ValidationFailed(fields=errors)
     with transaction.atomic():
         dept = Department.objects.create(
@@ -304,7 +322,10 @@ def _read_csv(name: str) -> list[dict[str, str]]:
 
 
 def do_import_divisions(
-    *, actor: User | None, release: str = "2022", provinces: list[str] | None = None,
+    *,
+    actor: User | None,
+    release: str = "2022",
+    provinces: list[str] | None = None,
     include_streets: bool = True,
 ) -> int:
     """Load the shipped statistical division codes (idempotent per release).
@@ -321,9 +342,7 @@ def do_import_divisions(
     existing = set(Division.objects.filter(release=release).values_list("code", flat=True))
     created = 0
     with transaction.atomic():
-        by_code: dict[str, Division] = {
-            d.code: d for d in Division.objects.filter(release=release)
-        }
+        by_code: dict[str, Division] = {d.code: d for d in Division.objects.filter(release=release)}
 
         def add(code: str, name: str, level: str, parent_code: str | None) -> None:
             nonlocal created
@@ -358,33 +377,47 @@ def do_import_divisions(
                     parent = by_code.get(r["areaCode"])
                     batch.append(
                         Division(
-                            code=r["code"], prefix=r["code"], name=r["name"],
-                            level=DivisionLevel.STREET, parent=parent, release=release,
+                            code=r["code"],
+                            prefix=r["code"],
+                            name=r["name"],
+                            level=DivisionLevel.STREET,
+                            parent=parent,
+                            release=release,
                         )
                     )
             Division.objects.bulk_create(batch, batch_size=2000)
             created += len(batch)
         total = Division.objects.filter(release=release).count()
         CodeTableVersion.objects.update_or_create(
-            table="gbt2260", version=release,
+            table="gbt2260",
+            version=release,
             defaults={"source": "NBS statistical division codes (2022-10-31)", "rows": total},
         )
         if created:
             audit.record(
-                "codetable.imported", actor=actor, object_type="core.codetableversion",
-                object_id=f"gbt2260:{release}", detail={"created": created, "total": total},
+                "codetable.imported",
+                actor=actor,
+                object_type="core.codetableversion",
+                object_id=f"gbt2260:{release}",
+                detail={"created": created, "total": total},
             )
     return created
 
 
-def do_add_community(*, actor: User | None, street: Division, seq: int, name: str, synthetic: bool = True) -> Division:
+def do_add_community(
+    *, actor: User | None, street: Division, seq: int, name: str, synthetic: bool = True
+) -> Division:
     """Add a community (12-digit) under a street; used for demo and local additions."""
     code = f"{street.code}{seq:03d}"
     div, made = Division.objects.get_or_create(
-        code=code, release=street.release,
+        code=code,
+        release=street.release,
         defaults={
-            "prefix": code, "name": name, "level": DivisionLevel.COMMUNITY,
-            "parent": street, "synthetic": synthetic,
+            "prefix": code,
+            "name": name,
+            "level": DivisionLevel.COMMUNITY,
+            "parent": street,
+            "synthetic": synthetic,
         },
     )
     if made:

@@ -4,12 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.http import HttpRequest
-from ninja import Router
+from ninja import Router, Status
 from ninja.pagination import paginate
 
 from yiwang.accounts import actions, selectors
-from yiwang.accounts.roles import capabilities
 from yiwang.accounts.schemas import (
     ActiveIn,
     DepartmentOut,
@@ -23,6 +21,7 @@ from yiwang.accounts.schemas import (
     UserIn,
     UserOut,
 )
+from yiwang.accounts.types import AuthedRequest
 from yiwang.core.api import ErrorOut, PageNumber
 
 me_router = Router()
@@ -32,42 +31,36 @@ ERRORS: dict[int, Any] = {400: ErrorOut, 401: ErrorOut, 403: ErrorOut, 404: Erro
 
 
 @me_router.get("", response={200: MeOut, 401: ErrorOut}, summary="Who I am")
-def me(request: HttpRequest) -> Any:
-    user = request.user
-    out = MeOut.from_orm(user).dict()
-    out.update(
-        capabilities=sorted(capabilities(user.role)),
-        credit_code=user.credit_code,
-        enterprise_name=user.enterprise_name,
-        otp_verified=bool(getattr(user, "is_verified", lambda: False)()),
-    )
-    return out
+def me(request: AuthedRequest) -> Any:
+    return request.user
 
 
 @me_router.get("/tokens", response={200: list[TokenOut], 401: ErrorOut}, summary="My API tokens")
-def my_tokens(request: HttpRequest) -> Any:
+def my_tokens(request: AuthedRequest) -> Any:
     return list(selectors.list_tokens_for(request.user))
 
 
 @me_router.post("/tokens", response={201: TokenCreatedOut, **ERRORS}, summary="Create an API token")
-def create_token(request: HttpRequest, payload: TokenIn) -> Any:
+def create_token(request: AuthedRequest, payload: TokenIn) -> Any:
     tok, raw = actions.do_create_api_token(
         actor=request.user, name=payload.name, expires_in_days=payload.expires_in_days
     )
     data = TokenOut.from_orm(tok).dict()
     data["token"] = raw
-    return 201, data
+    return Status(201, data)
 
 
-@me_router.delete("/tokens/{token_id}", response={204: None, **ERRORS}, summary="Revoke an API token")
-def revoke_token(request: HttpRequest, token_id: int) -> Any:
+@me_router.delete(
+    "/tokens/{token_id}", response={204: None, **ERRORS}, summary="Revoke an API token"
+)
+def revoke_token(request: AuthedRequest, token_id: int) -> Any:
     actions.do_revoke_api_token(actor=request.user, token_id=token_id)
-    return 204, None
+    return Status(204, None)
 
 
 @router.get("/users", response={200: list[UserOut], **ERRORS}, summary="Users in my scope")
 @paginate(PageNumber)
-def list_users(request: HttpRequest, q: str = "", role: str = "") -> Any:
+def list_users(request: AuthedRequest, q: str = "", role: str = "") -> Any:
     qs = selectors.list_users_for(request.user)
     if q:
         qs = qs.filter(username__icontains=q)
@@ -77,18 +70,20 @@ def list_users(request: HttpRequest, q: str = "", role: str = "") -> Any:
 
 
 @router.get("/users/{user_id}", response={200: UserOut, **ERRORS}, summary="One user (masked)")
-def get_user(request: HttpRequest, user_id: int, purpose: str = "") -> Any:
+def get_user(request: AuthedRequest, user_id: int, purpose: str = "") -> Any:
     return actions.read_user_profile(actor=request.user, user_id=user_id, purpose=purpose)
 
 
 @router.post("/users", response={201: UserOut, **ERRORS}, summary="Create a user (system admin)")
-def create_user(request: HttpRequest, payload: UserIn) -> Any:
+def create_user(request: AuthedRequest, payload: UserIn) -> Any:
     user = actions.do_create_user(actor=request.user, data=actions.UserInput(**payload.dict()))
-    return 201, user
+    return Status(201, user)
 
 
-@router.post("/users/{user_id}/active", response={200: UserOut, **ERRORS}, summary="Activate or deactivate")
-def set_active(request: HttpRequest, user_id: int, payload: ActiveIn) -> Any:
+@router.post(
+    "/users/{user_id}/active", response={200: UserOut, **ERRORS}, summary="Activate or deactivate"
+)
+def set_active(request: AuthedRequest, user_id: int, payload: ActiveIn) -> Any:
     return actions.do_set_user_active(
         actor=request.user, user_id=user_id, active=payload.active, reason=payload.reason
     )
@@ -99,7 +94,7 @@ def set_active(request: HttpRequest, user_id: int, payload: ActiveIn) -> Any:
     response={200: UnmaskOut, **ERRORS},
     summary="Reveal one personal field (needs the unmask permission; audited)",
 )
-def unmask(request: HttpRequest, user_id: int, payload: UnmaskIn) -> Any:
+def unmask(request: AuthedRequest, user_id: int, payload: UnmaskIn) -> Any:
     value = actions.do_unmask(
         actor=request.user, user_id=user_id, field=payload.field, purpose=payload.purpose
     )
@@ -108,21 +103,23 @@ def unmask(request: HttpRequest, user_id: int, payload: UnmaskIn) -> Any:
 
 @router.get("/departments", response={200: list[DepartmentOut], **ERRORS}, summary="Departments")
 @paginate(PageNumber)
-def list_departments(request: HttpRequest) -> Any:
+def list_departments(request: AuthedRequest) -> Any:
     return selectors.list_departments_for(request.user)
 
 
 @router.get("/departments/{department_id}", response={200: DepartmentOut, **ERRORS})
-def get_department(request: HttpRequest, department_id: int) -> Any:
+def get_department(request: AuthedRequest, department_id: int) -> Any:
     return selectors.access_department(request.user, department_id)
 
 
 @router.get("/divisions", response={200: list[DivisionOut], **ERRORS}, summary="Division codes")
 @paginate(PageNumber)
-def list_divisions(request: HttpRequest, parent: str = "", level: str = "") -> Any:
-    return selectors.list_divisions(parent_code=parent or None, level=level or None).select_related("parent")
+def list_divisions(request: AuthedRequest, parent: str = "", level: str = "") -> Any:
+    return selectors.list_divisions(parent_code=parent or None, level=level or None).select_related(
+        "parent"
+    )
 
 
 @router.get("/divisions/{code}", response={200: DivisionOut, **ERRORS})
-def get_division(request: HttpRequest, code: str) -> Any:
+def get_division(request: AuthedRequest, code: str) -> Any:
     return selectors.get_division(code)

@@ -14,6 +14,8 @@ class LoginForm(AuthenticationForm):
 
 class OtpForm(forms.Form):
     token = forms.CharField(
-        label=_("6-digit code"), max_length=6, min_length=6,
+        label=_("6-digit code"),
+        max_length=6,
+        min_length=6,
         widget=forms.TextInput(attrs={"autocomplete": "one-time-code", "inputmode": "numeric"}),
     )

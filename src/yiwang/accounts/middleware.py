@@ -25,7 +25,10 @@ class SessionPolicyMiddleware:
         user = getattr(request, "user", None)
         if user is not None and user.is_authenticated and hasattr(request, "session"):
             login_at = request.session.get("yw_login_at")
-            if login_at and time.time() - float(login_at) > settings.YIWANG_SESSION_ABSOLUTE_SECONDS:
+            if (
+                login_at
+                and time.time() - float(login_at) > settings.YIWANG_SESSION_ABSOLUTE_SECONDS
+            ):
                 logout(request)
                 request.yw_session_expired = True  # type: ignore[attr-defined]
             elif (

@@ -127,8 +127,7 @@ class User(AbstractUser):
     enterprise_name = models.CharField(_("enterprise name"), max_length=200, blank=True)
     synthetic = models.BooleanField(_("synthetic demo account"), default=False)
 
-    # email from AbstractUser is personal information too.
-    objects = YiwangUserManager()
+    objects = YiwangUserManager()  # type: ignore[misc]
 
     class Meta:
         verbose_name = _("user")

@@ -1,9 +1,11 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
 from ninja import Field, Schema
 
+from yiwang.accounts.roles import capabilities
 from yiwang.core.masking import mask_id_number, mask_name, mask_phone
 
 
@@ -56,6 +58,14 @@ class MeOut(UserOut):
     credit_code: str
     enterprise_name: str
     otp_verified: bool
+
+    @staticmethod
+    def resolve_capabilities(obj: Any) -> list[str]:
+        return sorted(capabilities(obj.role))
+
+    @staticmethod
+    def resolve_otp_verified(obj: Any) -> bool:
+        return bool(getattr(obj, "is_verified", lambda: False)())
 
 
 class UserIn(Schema):

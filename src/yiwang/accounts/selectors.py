@@ -15,7 +15,7 @@ def division_scope(actor: User) -> Division | None:
     """The division subtree the actor's view covers, or None for 'no territory'."""
     if actor.division_id:
         return actor.division
-    if actor.department_id:
+    if actor.department is not None:
         return actor.department.division
     return None
 
@@ -36,7 +36,8 @@ def list_users_for(actor: User) -> QuerySet[User]:
         return qs
     if actor.role == Role.OPERATOR:
         return qs.filter(
-            in_division("division__prefix", actor) | in_division("department__division__prefix", actor)
+            in_division("division__prefix", actor)
+            | in_division("department__division__prefix", actor)
         )
     if actor.role == Role.DEPT_LEADER and actor.department_id:
         return qs.filter(department_id=actor.department_id)
@@ -71,7 +72,13 @@ def list_departments_for(actor: User) -> QuerySet[Department]:
         return qs.none()
     if actor.role in WHOLE_PLATFORM_ROLES:
         return qs
-    if actor.role in {Role.OPERATOR, Role.DEPT_LEADER, Role.DEPT_STAFF, Role.GRID_WORKER, Role.DATA_ADMIN}:
+    if actor.role in {
+        Role.OPERATOR,
+        Role.DEPT_LEADER,
+        Role.DEPT_STAFF,
+        Role.GRID_WORKER,
+        Role.DATA_ADMIN,
+    }:
         q = in_division("division__prefix", actor)
         if actor.department_id:
             q |= Q(pk=actor.department_id)
@@ -88,7 +95,9 @@ def access_department(actor: User, department_id: int) -> Department:
 
 
 # --- Divisions (public reference data for anyone logged in) ---------------------------------
-def list_divisions(*, parent_code: str | None = None, level: str | None = None) -> QuerySet[Division]:
+def list_divisions(
+    *, parent_code: str | None = None, level: str | None = None
+) -> QuerySet[Division]:
     qs = Division.objects.filter(valid_to__isnull=True)
     if parent_code:
         qs = qs.filter(parent__code=parent_code)

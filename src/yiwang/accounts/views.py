@@ -17,6 +17,7 @@ from django_otp import login as otp_login
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from yiwang.accounts.forms import LoginForm, OtpForm
+from yiwang.accounts.types import AuthedRequest
 from yiwang.core import audit
 from yiwang.core.masking import mask_id_number, mask_name, mask_phone
 from yiwang.core.selectors import list_accesses_to
@@ -28,13 +29,19 @@ class LoginView(auth_views.LoginView):
     redirect_authenticated_user = True
 
 
-def lockout_response(request: HttpRequest, credentials: Any = None, *args: Any, **kwargs: Any) -> HttpResponse:
+def lockout_response(
+    request: HttpRequest, credentials: Any = None, *args: Any, **kwargs: Any
+) -> HttpResponse:
     """django-axes calls this when an account is locked."""
     if request.path.startswith("/api/"):
         from django.http import JsonResponse
 
         return JsonResponse(
-            {"code": "account_locked", "message": _("Too many failed logins. Try again in 30 minutes."), "fields": {}},
+            {
+                "code": "account_locked",
+                "message": _("Too many failed logins. Try again in 30 minutes."),
+                "fields": {},
+            },
             status=429,
         )
     return render(request, "accounts/locked.html", status=429)
@@ -47,7 +54,7 @@ def logout_view(request: HttpRequest) -> HttpResponse:
 
 
 @login_required
-def otp_view(request: HttpRequest) -> HttpResponse:
+def otp_view(request: AuthedRequest) -> HttpResponse:
     """Set up (first time) or pass the TOTP second factor."""
     user = request.user
     device = TOTPDevice.objects.filter(user=user).order_by("-confirmed").first()
@@ -55,7 +62,10 @@ def otp_view(request: HttpRequest) -> HttpResponse:
         device = TOTPDevice.objects.create(user=user, name="default", confirmed=False)
     form = OtpForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
-        if device.verify_token(form.cleaned_data["token"]):
+        allowed, _why = device.verify_is_allowed()
+        if not allowed:
+            form.add_error("token", _("Too many wrong codes. Wait a little and try again."))
+        elif device.verify_token(form.cleaned_data["token"]):
             if not device.confirmed:
                 device.confirmed = True
                 device.save(update_fields=["confirmed"])
@@ -63,18 +73,21 @@ def otp_view(request: HttpRequest) -> HttpResponse:
             otp_login(request, device)
             audit.record("auth.otp_verified", actor=user, obj=user)
             return redirect("web:home")
-        audit.record("auth.otp_failed", actor=user, obj=user, result="denied")
-        form.add_error("token", _("The code is wrong or has expired."))
+        else:
+            audit.record("auth.otp_failed", actor=user, obj=user, result="denied")
+            form.add_error("token", _("The code is wrong or has expired."))
     qr_svg = None
     if not device.confirmed:
         qr_svg = segno.make(device.config_url, error="m").svg_inline(scale=4)
     return render(
-        request, "accounts/otp.html", {"form": form, "qr_svg": qr_svg, "enrolling": not device.confirmed}
+        request,
+        "accounts/otp.html",
+        {"form": form, "qr_svg": qr_svg, "enrolling": not device.confirmed},
     )
 
 
 @login_required
-def profile_view(request: HttpRequest) -> HttpResponse:
+def profile_view(request: AuthedRequest) -> HttpResponse:
     user = request.user
     ctx = {
         "masked": {
@@ -88,7 +101,7 @@ def profile_view(request: HttpRequest) -> HttpResponse:
 
 
 @login_required
-def my_access_log_view(request: HttpRequest) -> HttpResponse:
+def my_access_log_view(request: AuthedRequest) -> HttpResponse:
     """Who read my personal data, when and why (PIPL: the right to know)."""
     records = list_accesses_to(str(request.user.pk)).exclude(actor_id=request.user.pk)[:200]
     if not records:

@@ -21,7 +21,7 @@ api = NinjaAPI(
     description=(
         "Yiwang (一网) platform API. Authenticate with the browser session (CSRF token on writes) "
         "or with `Authorization: Bearer <token>` (create tokens at `POST /api/v1/me/tokens`). "
-        "Errors are `{\"code\", \"message\", \"fields\"}`. POSTs accept an `Idempotency-Key` "
+        'Errors are `{"code", "message", "fields"}`. POSTs accept an `Idempotency-Key` '
         "header: a retry with the same key returns the first answer. Lists are paginated with "
         "`page` and `page_size` (max 500)."
     ),
@@ -30,7 +30,9 @@ api = NinjaAPI(
 )
 
 
-def _err(request: HttpRequest, status: int, code: str, message: str, fields: dict[str, Any] | None = None) -> HttpResponse:
+def _err(
+    request: HttpRequest, status: int, code: str, message: str, fields: dict[str, Any] | None = None
+) -> HttpResponse:
     return api.create_response(
         request, {"code": code, "message": message, "fields": fields or {}}, status=status
     )
@@ -45,7 +47,11 @@ def domain_error(request: HttpRequest, exc: DomainError) -> HttpResponse:
 def validation_error(request: HttpRequest, exc: NinjaValidationError) -> HttpResponse:
     fields: dict[str, list[str]] = {}
     for e in exc.errors:
-        loc = [str(p) for p in e.get("loc", ()) if p not in ("body", "query", "path", "payload", "form")]
+        loc = [
+            str(p)
+            for p in e.get("loc", ())
+            if p not in ("body", "query", "path", "payload", "form")
+        ]
         fields.setdefault(".".join(loc) or "__all__", []).append(str(e.get("msg", "invalid")))
     return _err(request, 422, "validation_error", _("Some fields are not valid."), fields)
 
@@ -74,8 +80,13 @@ def too_big(request: HttpRequest, exc: RequestDataTooBig) -> HttpResponse:
 
 @api.exception_handler(HttpError)
 def http_error(request: HttpRequest, exc: HttpError) -> HttpResponse:
-    code = {400: "bad_request", 403: "forbidden", 404: "not_found", 405: "method_not_allowed",
-            429: "too_many_requests"}.get(exc.status_code, "error")
+    code = {
+        400: "bad_request",
+        403: "forbidden",
+        404: "not_found",
+        405: "method_not_allowed",
+        429: "too_many_requests",
+    }.get(exc.status_code, "error")
     return _err(request, exc.status_code, code, str(exc))
 
 
@@ -89,7 +100,8 @@ def health(request: HttpRequest) -> dict[str, Any]:
 
 
 def _mount() -> None:
-    from yiwang.accounts.api import me_router, router as accounts_router
+    from yiwang.accounts.api import me_router
+    from yiwang.accounts.api import router as accounts_router
     from yiwang.core.api_routes import router as core_router
 
     api.add_router("/me", me_router, tags=["me"])

@@ -32,7 +32,9 @@ SECRET_KEY = os.environ.get("YIWANG_SECRET_KEY", "" if PRODUCTION else DEV_SECRE
 YIWANG_DATA_KEYS = os.environ.get("YIWANG_DATA_KEYS", "" if PRODUCTION else DEV_DATA_KEYS)
 YIWANG_DATA_KEY_CURRENT = os.environ.get("YIWANG_DATA_KEY_CURRENT", "")
 YIWANG_INDEX_KEY = os.environ.get("YIWANG_INDEX_KEY", "" if PRODUCTION else DEV_INDEX_KEY)
-YIWANG_KEY_PROVIDER = os.environ.get("YIWANG_KEY_PROVIDER", "yiwang.core.keys.EnvironmentKeyProvider")
+YIWANG_KEY_PROVIDER = os.environ.get(
+    "YIWANG_KEY_PROVIDER", "yiwang.core.keys.EnvironmentKeyProvider"
+)
 
 if PRODUCTION:
     problems = []
@@ -120,7 +122,9 @@ _db_url = os.environ.get("DATABASE_URL", "")
 if ENV == "test":
     _db_url = os.environ.get("YIWANG_TEST_DATABASE_URL", "")
 if _db_url:
-    DATABASES = {"default": dj_database_url.parse(_db_url, conn_max_age=60, conn_health_checks=True)}
+    DATABASES = {
+        "default": dj_database_url.parse(_db_url, conn_max_age=60, conn_health_checks=True)
+    }
 else:
     DATABASES = {
         "default": {

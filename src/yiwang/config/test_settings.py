@@ -1,4 +1,4 @@
-"""Settings for the test suite: SQLite by default, PostgreSQL when YIWANG_TEST_DATABASE_URL is set."""
+"""Test-suite settings: SQLite by default, PostgreSQL when YIWANG_TEST_DATABASE_URL is set."""
 
 import os
 import tempfile
@@ -6,8 +6,8 @@ import tempfile
 os.environ["YIWANG_ENV"] = "test"
 os.environ.setdefault("YIWANG_DATA_DIR", tempfile.mkdtemp(prefix="yiwang-test-"))
 
-from yiwang.config.settings import *  # noqa: E402,F403
-from yiwang.config.settings import DATA_DIR  # noqa: E402
+from yiwang.config.settings import *  # noqa: F403
+from yiwang.config.settings import DATA_DIR
 
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]  # speed only; tests only
 HUEY = {

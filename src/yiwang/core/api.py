@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+from datetime import timedelta
 from typing import Any
 
 from django.http import HttpRequest
@@ -45,7 +46,7 @@ class TokenAuth(HttpBearer):
         )
         if tok is None or (tok.expires_at and tok.expires_at <= now) or not tok.user.is_active:
             return None
-        if tok.last_used_at is None or now - tok.last_used_at > timezone.timedelta(minutes=5):
+        if tok.last_used_at is None or now - tok.last_used_at > timedelta(minutes=5):
             type(tok).objects.filter(pk=tok.pk).update(last_used_at=now)
         request.user = tok.user
         request.api_token = tok  # type: ignore[attr-defined]
@@ -77,7 +78,9 @@ class PageNumber(PaginationBase):
 
     items_attribute = "items"
 
-    def paginate_queryset(self, queryset: Any, pagination: Input, **params: Any) -> Any:
+    def paginate_queryset(  # type: ignore[override]
+        self, queryset: Any, pagination: Input, **params: Any
+    ) -> Any:
         from yiwang.core.errors import ValidationFailed
 
         page = pagination.page

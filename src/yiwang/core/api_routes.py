@@ -58,10 +58,18 @@ class IdCheckOut(Schema):
     division: str
 
 
-@router.get("/audit/records", response={200: list[AuditRecordOut], **ERRORS}, summary="Audit log (audit admin)")
+@router.get(
+    "/audit/records",
+    response={200: list[AuditRecordOut], **ERRORS},
+    summary="Audit log (audit admin)",
+)
 @paginate(PageNumber)
 def audit_records(
-    request: HttpRequest, event: str = "", actor: str = "", object_type: str = "", object_id: str = ""
+    request: HttpRequest,
+    event: str = "",
+    actor: str = "",
+    object_type: str = "",
+    object_id: str = "",
 ) -> Any:
     return selectors.list_audit_records_for(
         request.user, event=event, actor=actor, object_type=object_type, object_id=object_id
@@ -73,7 +81,11 @@ def audit_verify(request: HttpRequest) -> Any:
     return selectors.verify_audit_chain_for(request.user).as_dict()
 
 
-@router.post("/ids/check", response={200: IdCheckOut, **ERRORS}, summary="Validate an ID number or credit code")
+@router.post(
+    "/ids/check",
+    response={200: IdCheckOut, **ERRORS},
+    summary="Validate an ID number or credit code",
+)
 def check_id(request: HttpRequest, payload: IdCheckIn) -> Any:
     from yiwang.core.errors import ValidationFailed
 

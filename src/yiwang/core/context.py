@@ -13,8 +13,10 @@ class RequestContext:
     channel: str = ""  # web, api, cli, worker
 
 
+_DEFAULT = RequestContext(channel="cli")  # frozen, so safe to share
 _current: contextvars.ContextVar[RequestContext] = contextvars.ContextVar(
-    "yiwang_request_context", default=RequestContext(channel="cli")
+    "yiwang_request_context",
+    default=_DEFAULT,
 )
 
 

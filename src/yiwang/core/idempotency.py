@@ -31,7 +31,11 @@ def _principal(request: HttpRequest) -> str:
     if user is not None and user.is_authenticated:
         return f"u:{user.pk}"
     session = getattr(request, "session", None)
-    return "s:" + hashlib.sha256((session.session_key or "").encode()).hexdigest()[:40] if session else "anon"
+    return (
+        "s:" + hashlib.sha256((session.session_key or "").encode()).hexdigest()[:40]
+        if session
+        else "anon"
+    )
 
 
 class IdempotencyMiddleware:
@@ -44,12 +48,16 @@ class IdempotencyMiddleware:
             return self.get_response(request)
         if len(key) > 200:
             return error_response(
-                400, "invalid_idempotency_key", _("The Idempotency-Key is longer than 200 characters.")
+                400,
+                "invalid_idempotency_key",
+                _("The Idempotency-Key is longer than 200 characters."),
             )
         principal = _principal(request)
         body_hash = hashlib.sha256(request.body).hexdigest()
         cutoff = timezone.now() - timedelta(hours=settings.YIWANG_IDEMPOTENCY_TTL_HOURS)
-        IdempotencyRecord.objects.filter(principal=principal, key=key, created_at__lt=cutoff).delete()
+        IdempotencyRecord.objects.filter(
+            principal=principal, key=key, created_at__lt=cutoff
+        ).delete()
         try:
             with transaction.atomic():
                 rec = IdempotencyRecord.objects.create(
@@ -69,7 +77,9 @@ class IdempotencyMiddleware:
                 )
             if prior.status_code is None:
                 return error_response(
-                    409, "request_in_progress", _("A request with this Idempotency-Key is still running.")
+                    409,
+                    "request_in_progress",
+                    _("A request with this Idempotency-Key is still running."),
                 )
             replay = HttpResponse(
                 bytes(prior.response_body or b""),

@@ -35,9 +35,7 @@ def validate_resident_id(value: str) -> IdCheck:
     except stdnum_exc.InvalidLength:
         return IdCheck(False, raw, _("An ID number has 18 characters."))
     except stdnum_exc.InvalidFormat:
-        return IdCheck(
-            False, raw, _("An ID number is 17 digits followed by a digit or X.")
-        )
+        return IdCheck(False, raw, _("An ID number is 17 digits followed by a digit or X."))
     except stdnum_exc.InvalidChecksum:
         return IdCheck(False, raw, _("The ID number's check character is wrong."))
     except stdnum_exc.InvalidComponent:
@@ -49,7 +47,9 @@ def validate_resident_id(value: str) -> IdCheck:
             ric.get_birth_date(compact)
         except stdnum_exc.ValidationError:
             return IdCheck(False, raw, _("The ID number holds an impossible birth date."))
-        warnings = [_("The region code %(code)s is not known for the birth year.") % {"code": compact[:6]}]
+        warnings = [
+            _("The region code %(code)s is not known for the birth year.") % {"code": compact[:6]}
+        ]
         return _with_parts(IdCheck(True, compact, warnings=warnings))
     except stdnum_exc.ValidationError:
         return IdCheck(False, raw, _("This is not a valid ID number."))
@@ -62,8 +62,6 @@ def _with_parts(chk: IdCheck) -> IdCheck:
     chk.sex = "M" if int(compact[16]) % 2 == 1 else "F"
     chk.division = compact[:6]
     return chk
-
-
 
 
 def validate_credit_code(value: str, *, strict: bool = True) -> IdCheck:

@@ -49,7 +49,7 @@ def parse_keyring(spec: str) -> dict[str, bytes]:
 
 
 class EnvironmentKeyProvider:
-    """Keys from settings (``YIWANG_DATA_KEYS``, ``YIWANG_DATA_KEY_CURRENT``, ``YIWANG_INDEX_KEY``)."""
+    """Keys from settings: YIWANG_DATA_KEYS, YIWANG_DATA_KEY_CURRENT, YIWANG_INDEX_KEY."""
 
     def __init__(self, data_keys: str, index_key: str, current: str = "") -> None:
         self._ring = parse_keyring(data_keys)

@@ -54,7 +54,9 @@ class RequestContextMiddleware:
         return response
 
 
-def error_response(status: int, code: str, message: str, fields: dict[str, list[str]] | None = None) -> JsonResponse:
+def error_response(
+    status: int, code: str, message: str, fields: dict[str, list[str]] | None = None
+) -> JsonResponse:
     return JsonResponse({"code": code, "message": message, "fields": fields or {}}, status=status)
 
 

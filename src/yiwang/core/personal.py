@@ -124,7 +124,12 @@ class BlindIndexField(models.CharField):  # type: ignore[type-arg]
     """
 
     def __init__(
-        self, *args: Any, source: str = "", normalizer: str = "text", purpose: str = "", **kwargs: Any
+        self,
+        *args: Any,
+        source: str = "",
+        normalizer: str = "text",
+        purpose: str = "",
+        **kwargs: Any,
     ) -> None:
         self.source = source
         self.normalizer = normalizer

@@ -23,15 +23,23 @@ def _can(user: Any, cap: str) -> bool:
 
 
 def list_audit_records_for(
-    user: Any, *, event: str = "", actor: str = "", object_type: str = "", object_id: str = "",
+    user: Any,
+    *,
+    event: str = "",
+    actor: str = "",
+    object_type: str = "",
+    object_id: str = "",
     subject_id: str = "",
 ) -> QuerySet[AuditRecord]:
     if not _can(user, AUDIT_READ):
         raise NotFound()
     qs = AuditRecord.objects.order_by("-seq")
     filters = {
-        "event__startswith": event, "actor": actor, "object_type": object_type,
-        "object_id": object_id, "subject_id": subject_id,
+        "event__startswith": event,
+        "actor": actor,
+        "object_type": object_type,
+        "object_id": object_id,
+        "subject_id": subject_id,
     }
     qs = qs.filter(**{k: v for k, v in filters.items() if v})
     audit.record(

@@ -14,7 +14,7 @@ from huey.contrib.djhuey import db_periodic_task, db_task
 log = logging.getLogger(__name__)
 
 
-@db_periodic_task(crontab(minute=f"*/{settings.YIWANG_AUDIT_CHECKPOINT_MINUTES}"))
+@db_periodic_task(crontab(minute=f"*/{settings.YIWANG_AUDIT_CHECKPOINT_MINUTES}"))  # type: ignore[untyped-decorator]
 def audit_checkpoint() -> int | None:
     """Pin the audit chain's head so truncating its tail is detectable."""
     from yiwang.core import audit
@@ -23,7 +23,7 @@ def audit_checkpoint() -> int | None:
     return cp.seq if cp else None
 
 
-@db_periodic_task(crontab(minute="17", hour="3"))
+@db_periodic_task(crontab(minute="17", hour="3"))  # type: ignore[untyped-decorator]
 def purge_idempotency_keys() -> int:
     from yiwang.core.models import IdempotencyRecord
 
@@ -32,7 +32,7 @@ def purge_idempotency_keys() -> int:
     return deleted
 
 
-@db_task(retries=3, retry_delay=10)
+@db_task(retries=3, retry_delay=10)  # type: ignore[untyped-decorator]
 def deliver_event(name: str, handler_path: str, payload: dict[str, Any]) -> None:
     from yiwang.core import events
 

@@ -1,4 +1,4 @@
-"""Portal and console pages. Thin: every read goes through a scoped selector, every write an action."""
+"""Portal and console pages: reads through scoped selectors, writes through actions."""
 
 from __future__ import annotations
 
@@ -17,6 +17,7 @@ from django.views.decorators.http import require_POST
 from yiwang.accounts import actions as account_actions
 from yiwang.accounts import selectors as account_selectors
 from yiwang.accounts.roles import Cap, Role
+from yiwang.accounts.types import AuthedRequest
 from yiwang.core import audit
 from yiwang.core import selectors as core_selectors
 from yiwang.core.errors import DomainError
@@ -30,7 +31,7 @@ def requires(cap: str) -> Callable[[View], View]:
     def deco(fn: View) -> View:
         @login_required
         @wraps(fn)
-        def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        def wrapper(request: AuthedRequest, *args: Any, **kwargs: Any) -> HttpResponse:
             if not request.user.can(cap):
                 raise Http404()
             try:
@@ -54,12 +55,12 @@ def home(request: HttpRequest) -> HttpResponse:
 
 
 @requires(Cap.PORTAL)
-def portal(request: HttpRequest) -> HttpResponse:
+def portal(request: AuthedRequest) -> HttpResponse:
     return render(request, "web/portal.html")
 
 
 @requires(Cap.CONSOLE)
-def console(request: HttpRequest) -> HttpResponse:
+def console(request: AuthedRequest) -> HttpResponse:
     user = request.user
     ctx: dict[str, Any] = {
         "department": user.department,
@@ -70,7 +71,7 @@ def console(request: HttpRequest) -> HttpResponse:
 
 
 @requires(Cap.USERS_VIEW)
-def users(request: HttpRequest) -> HttpResponse:
+def users(request: AuthedRequest) -> HttpResponse:
     qs = account_selectors.list_users_for(request.user)
     q = request.GET.get("q", "").strip()
     role = request.GET.get("role", "")
@@ -85,8 +86,10 @@ def users(request: HttpRequest) -> HttpResponse:
 
 
 @requires(Cap.USERS_VIEW)
-def user_detail(request: HttpRequest, user_id: int) -> HttpResponse:
-    person = account_actions.read_user_profile(actor=request.user, user_id=user_id, purpose="console view")
+def user_detail(request: AuthedRequest, user_id: int) -> HttpResponse:
+    person = account_actions.read_user_profile(
+        actor=request.user, user_id=user_id, purpose="console view"
+    )
     return render(
         request,
         "web/user_detail.html",
@@ -96,11 +99,13 @@ def user_detail(request: HttpRequest, user_id: int) -> HttpResponse:
 
 @require_POST
 @requires(Cap.USERS_VIEW)
-def user_unmask(request: HttpRequest, user_id: int) -> HttpResponse:
+def user_unmask(request: AuthedRequest, user_id: int) -> HttpResponse:
     field = request.POST.get("field", "")
     purpose = request.POST.get("purpose", "")
     try:
-        value = account_actions.do_unmask(actor=request.user, user_id=user_id, field=field, purpose=purpose)
+        value = account_actions.do_unmask(
+            actor=request.user, user_id=user_id, field=field, purpose=purpose
+        )
         ctx = {"field": field, "value": value, "error": ""}
     except DomainError as exc:
         if exc.status == 404:
@@ -111,7 +116,7 @@ def user_unmask(request: HttpRequest, user_id: int) -> HttpResponse:
 
 
 @requires(Cap.AUDIT_READ)
-def audit_log(request: HttpRequest) -> HttpResponse:
+def audit_log(request: AuthedRequest) -> HttpResponse:
     qs = core_selectors.list_audit_records_for(
         request.user,
         event=request.GET.get("event", "").strip(),
@@ -123,13 +128,13 @@ def audit_log(request: HttpRequest) -> HttpResponse:
 
 @require_POST
 @requires(Cap.AUDIT_VERIFY)
-def audit_verify(request: HttpRequest) -> HttpResponse:
+def audit_verify(request: AuthedRequest) -> HttpResponse:
     result = core_selectors.verify_audit_chain_for(request.user)
     return render(request, "web/_audit_verify.html", {"result": result})
 
 
 @requires(Cap.SECURITY_MANAGE)
-def security(request: HttpRequest) -> HttpResponse:
+def security(request: AuthedRequest) -> HttpResponse:
     from axes.models import AccessAttempt
 
     attempts = AccessAttempt.objects.order_by("-attempt_time")[:100]
@@ -139,15 +144,18 @@ def security(request: HttpRequest) -> HttpResponse:
 
 @require_POST
 @requires(Cap.SECURITY_MANAGE)
-def security_unlock(request: HttpRequest) -> HttpResponse:
+def security_unlock(request: AuthedRequest) -> HttpResponse:
     from axes.utils import reset
 
     username = request.POST.get("username", "").strip()
     if username:
         count = reset(username=username)
         audit.record(
-            "security.account_unlocked", actor=request.user, object_type="accounts.user",
-            object_id=username, detail={"attempts_cleared": count},
+            "security.account_unlocked",
+            actor=request.user,
+            object_type="accounts.user",
+            object_id=username,
+            detail={"attempts_cleared": count},
         )
         messages.success(request, _("Unlocked %(user)s.") % {"user": username})
     return redirect("web:security")

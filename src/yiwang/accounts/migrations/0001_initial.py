@@ -3,129 +3,359 @@
 import django.contrib.auth.validators
 import django.db.models.deletion
 import django.utils.timezone
-import yiwang.accounts.models
-import yiwang.core.personal
 from django.conf import settings
 from django.db import migrations, models
 
+import yiwang.accounts.models
+import yiwang.core.personal
+
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
-        ('auth', '0012_alter_user_first_name_max_length'),
+        ("auth", "0012_alter_user_first_name_max_length"),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='User',
+            name="User",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('password', models.CharField(max_length=128, verbose_name='password')),
-                ('last_login', models.DateTimeField(blank=True, null=True, verbose_name='last login')),
-                ('is_superuser', models.BooleanField(default=False, help_text='Designates that this user has all permissions without explicitly assigning them.', verbose_name='superuser status')),
-                ('username', models.CharField(error_messages={'unique': 'A user with that username already exists.'}, help_text='Required. 150 characters or fewer. Letters, digits and @/./+/-/_ only.', max_length=150, unique=True, validators=[django.contrib.auth.validators.UnicodeUsernameValidator()], verbose_name='username')),
-                ('first_name', models.CharField(blank=True, max_length=150, verbose_name='first name')),
-                ('last_name', models.CharField(blank=True, max_length=150, verbose_name='last name')),
-                ('email', models.EmailField(blank=True, max_length=254, verbose_name='email address')),
-                ('is_staff', models.BooleanField(default=False, help_text='Designates whether the user can log into this admin site.', verbose_name='staff status')),
-                ('is_active', models.BooleanField(default=True, help_text='Designates whether this user should be treated as active. Unselect this instead of deleting accounts.', verbose_name='active')),
-                ('date_joined', models.DateTimeField(default=django.utils.timezone.now, verbose_name='date joined')),
-                ('role', models.CharField(choices=[('resident', 'Resident'), ('enterprise', 'Enterprise user'), ('grid_worker', 'Grid worker'), ('dept_staff', 'Department staff'), ('dept_leader', 'Department leader'), ('operator', 'Command-centre operator'), ('data_admin', 'Data administrator'), ('sysadmin', 'System administrator'), ('secadmin', 'Security administrator'), ('auditadmin', 'Audit administrator')], default='resident', max_length=20, verbose_name='role')),
-                ('display_name', models.CharField(blank=True, max_length=50, verbose_name='real name')),
-                ('id_number', yiwang.core.personal.EncryptedTextField(blank=True, default='', verbose_name='ID number')),
-                ('id_number_index', yiwang.core.personal.BlindIndexField(normalizer='id_number', source='id_number')),
-                ('phone', yiwang.core.personal.EncryptedTextField(blank=True, default='', pi_class='pi', verbose_name='mobile phone')),
-                ('phone_index', yiwang.core.personal.BlindIndexField(normalizer='phone', source='phone')),
-                ('credit_code', models.CharField(blank=True, db_index=True, max_length=18, verbose_name='enterprise credit code')),
-                ('enterprise_name', models.CharField(blank=True, max_length=200, verbose_name='enterprise name')),
-                ('synthetic', models.BooleanField(default=False, verbose_name='synthetic demo account')),
-                ('groups', models.ManyToManyField(blank=True, help_text='The groups this user belongs to. A user will get all permissions granted to each of their groups.', related_name='user_set', related_query_name='user', to='auth.group', verbose_name='groups')),
-                ('user_permissions', models.ManyToManyField(blank=True, help_text='Specific permissions for this user.', related_name='user_set', related_query_name='user', to='auth.permission', verbose_name='user permissions')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("password", models.CharField(max_length=128, verbose_name="password")),
+                (
+                    "last_login",
+                    models.DateTimeField(blank=True, null=True, verbose_name="last login"),
+                ),
+                (
+                    "is_superuser",
+                    models.BooleanField(
+                        default=False,
+                        help_text="Designates that this user has all permissions without explicitly assigning them.",
+                        verbose_name="superuser status",
+                    ),
+                ),
+                (
+                    "username",
+                    models.CharField(
+                        error_messages={"unique": "A user with that username already exists."},
+                        help_text="Required. 150 characters or fewer. Letters, digits and @/./+/-/_ only.",
+                        max_length=150,
+                        unique=True,
+                        validators=[django.contrib.auth.validators.UnicodeUsernameValidator()],
+                        verbose_name="username",
+                    ),
+                ),
+                (
+                    "first_name",
+                    models.CharField(blank=True, max_length=150, verbose_name="first name"),
+                ),
+                (
+                    "last_name",
+                    models.CharField(blank=True, max_length=150, verbose_name="last name"),
+                ),
+                (
+                    "email",
+                    models.EmailField(blank=True, max_length=254, verbose_name="email address"),
+                ),
+                (
+                    "is_staff",
+                    models.BooleanField(
+                        default=False,
+                        help_text="Designates whether the user can log into this admin site.",
+                        verbose_name="staff status",
+                    ),
+                ),
+                (
+                    "is_active",
+                    models.BooleanField(
+                        default=True,
+                        help_text="Designates whether this user should be treated as active. Unselect this instead of deleting accounts.",
+                        verbose_name="active",
+                    ),
+                ),
+                (
+                    "date_joined",
+                    models.DateTimeField(
+                        default=django.utils.timezone.now, verbose_name="date joined"
+                    ),
+                ),
+                (
+                    "role",
+                    models.CharField(
+                        choices=[
+                            ("resident", "Resident"),
+                            ("enterprise", "Enterprise user"),
+                            ("grid_worker", "Grid worker"),
+                            ("dept_staff", "Department staff"),
+                            ("dept_leader", "Department leader"),
+                            ("operator", "Command-centre operator"),
+                            ("data_admin", "Data administrator"),
+                            ("sysadmin", "System administrator"),
+                            ("secadmin", "Security administrator"),
+                            ("auditadmin", "Audit administrator"),
+                        ],
+                        default="resident",
+                        max_length=20,
+                        verbose_name="role",
+                    ),
+                ),
+                (
+                    "display_name",
+                    models.CharField(blank=True, max_length=50, verbose_name="real name"),
+                ),
+                (
+                    "id_number",
+                    yiwang.core.personal.EncryptedTextField(
+                        blank=True, default="", verbose_name="ID number"
+                    ),
+                ),
+                (
+                    "id_number_index",
+                    yiwang.core.personal.BlindIndexField(
+                        normalizer="id_number", source="id_number"
+                    ),
+                ),
+                (
+                    "phone",
+                    yiwang.core.personal.EncryptedTextField(
+                        blank=True, default="", pi_class="pi", verbose_name="mobile phone"
+                    ),
+                ),
+                (
+                    "phone_index",
+                    yiwang.core.personal.BlindIndexField(normalizer="phone", source="phone"),
+                ),
+                (
+                    "credit_code",
+                    models.CharField(
+                        blank=True,
+                        db_index=True,
+                        max_length=18,
+                        verbose_name="enterprise credit code",
+                    ),
+                ),
+                (
+                    "enterprise_name",
+                    models.CharField(blank=True, max_length=200, verbose_name="enterprise name"),
+                ),
+                (
+                    "synthetic",
+                    models.BooleanField(default=False, verbose_name="synthetic demo account"),
+                ),
+                (
+                    "groups",
+                    models.ManyToManyField(
+                        blank=True,
+                        help_text="The groups this user belongs to. A user will get all permissions granted to each of their groups.",
+                        related_name="user_set",
+                        related_query_name="user",
+                        to="auth.group",
+                        verbose_name="groups",
+                    ),
+                ),
+                (
+                    "user_permissions",
+                    models.ManyToManyField(
+                        blank=True,
+                        help_text="Specific permissions for this user.",
+                        related_name="user_set",
+                        related_query_name="user",
+                        to="auth.permission",
+                        verbose_name="user permissions",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'user',
-                'verbose_name_plural': 'users',
-                'ordering': ['username'],
+                "verbose_name": "user",
+                "verbose_name_plural": "users",
+                "ordering": ["username"],
             },
             managers=[
-                ('objects', yiwang.accounts.models.YiwangUserManager()),
+                ("objects", yiwang.accounts.models.YiwangUserManager()),
             ],
         ),
         migrations.CreateModel(
-            name='ApiToken',
+            name="ApiToken",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('name', models.CharField(max_length=100, verbose_name='name')),
-                ('prefix', models.CharField(db_index=True, max_length=12)),
-                ('digest', models.CharField(max_length=64, unique=True)),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('last_used_at', models.DateTimeField(blank=True, null=True)),
-                ('expires_at', models.DateTimeField(blank=True, null=True, verbose_name='expires at')),
-                ('revoked_at', models.DateTimeField(blank=True, null=True)),
-                ('user', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='api_tokens', to=settings.AUTH_USER_MODEL)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("name", models.CharField(max_length=100, verbose_name="name")),
+                ("prefix", models.CharField(db_index=True, max_length=12)),
+                ("digest", models.CharField(max_length=64, unique=True)),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                ("last_used_at", models.DateTimeField(blank=True, null=True)),
+                (
+                    "expires_at",
+                    models.DateTimeField(blank=True, null=True, verbose_name="expires at"),
+                ),
+                ("revoked_at", models.DateTimeField(blank=True, null=True)),
+                (
+                    "user",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="api_tokens",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'API token',
-                'verbose_name_plural': 'API tokens',
-                'ordering': ['-created_at'],
+                "verbose_name": "API token",
+                "verbose_name_plural": "API tokens",
+                "ordering": ["-created_at"],
             },
         ),
         migrations.CreateModel(
-            name='Department',
+            name="Department",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('code', models.CharField(max_length=64, unique=True, verbose_name='code')),
-                ('name', models.CharField(max_length=100, verbose_name='name')),
-                ('short_name', models.CharField(blank=True, max_length=30, verbose_name='short name')),
-                ('kind', models.CharField(choices=[('bureau', 'Functional department'), ('street_office', 'Street office'), ('community', 'Community committee'), ('command_centre', 'Command centre'), ('supervision', 'Supervision centre'), ('admin', 'Platform administration')], default='bureau', max_length=20, verbose_name='kind')),
-                ('active', models.BooleanField(default=True, verbose_name='active')),
-                ('parent', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='children', to='accounts.department')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("code", models.CharField(max_length=64, unique=True, verbose_name="code")),
+                ("name", models.CharField(max_length=100, verbose_name="name")),
+                (
+                    "short_name",
+                    models.CharField(blank=True, max_length=30, verbose_name="short name"),
+                ),
+                (
+                    "kind",
+                    models.CharField(
+                        choices=[
+                            ("bureau", "Functional department"),
+                            ("street_office", "Street office"),
+                            ("community", "Community committee"),
+                            ("command_centre", "Command centre"),
+                            ("supervision", "Supervision centre"),
+                            ("admin", "Platform administration"),
+                        ],
+                        default="bureau",
+                        max_length=20,
+                        verbose_name="kind",
+                    ),
+                ),
+                ("active", models.BooleanField(default=True, verbose_name="active")),
+                (
+                    "parent",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="children",
+                        to="accounts.department",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'department',
-                'verbose_name_plural': 'departments',
-                'ordering': ['code'],
+                "verbose_name": "department",
+                "verbose_name_plural": "departments",
+                "ordering": ["code"],
             },
         ),
         migrations.AddField(
-            model_name='user',
-            name='department',
-            field=models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='members', to='accounts.department'),
+            model_name="user",
+            name="department",
+            field=models.ForeignKey(
+                blank=True,
+                null=True,
+                on_delete=django.db.models.deletion.PROTECT,
+                related_name="members",
+                to="accounts.department",
+            ),
         ),
         migrations.CreateModel(
-            name='Division',
+            name="Division",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('code', models.CharField(max_length=12, verbose_name='code')),
-                ('prefix', models.CharField(db_index=True, max_length=12)),
-                ('name', models.CharField(max_length=100, verbose_name='name')),
-                ('level', models.CharField(choices=[('province', 'Province'), ('city', 'City'), ('county', 'County / district'), ('street', 'Street / township'), ('community', 'Community / village')], max_length=10, verbose_name='level')),
-                ('release', models.CharField(default='2022', max_length=32, verbose_name='release')),
-                ('valid_from', models.DateField(blank=True, null=True, verbose_name='valid from')),
-                ('valid_to', models.DateField(blank=True, null=True, verbose_name='valid to')),
-                ('synthetic', models.BooleanField(default=False, help_text='Made up for the demo; not an official code', verbose_name='synthetic')),
-                ('parent', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='children', to='accounts.division')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("code", models.CharField(max_length=12, verbose_name="code")),
+                ("prefix", models.CharField(db_index=True, max_length=12)),
+                ("name", models.CharField(max_length=100, verbose_name="name")),
+                (
+                    "level",
+                    models.CharField(
+                        choices=[
+                            ("province", "Province"),
+                            ("city", "City"),
+                            ("county", "County / district"),
+                            ("street", "Street / township"),
+                            ("community", "Community / village"),
+                        ],
+                        max_length=10,
+                        verbose_name="level",
+                    ),
+                ),
+                (
+                    "release",
+                    models.CharField(default="2022", max_length=32, verbose_name="release"),
+                ),
+                ("valid_from", models.DateField(blank=True, null=True, verbose_name="valid from")),
+                ("valid_to", models.DateField(blank=True, null=True, verbose_name="valid to")),
+                (
+                    "synthetic",
+                    models.BooleanField(
+                        default=False,
+                        help_text="Made up for the demo; not an official code",
+                        verbose_name="synthetic",
+                    ),
+                ),
+                (
+                    "parent",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="children",
+                        to="accounts.division",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'administrative division',
-                'verbose_name_plural': 'administrative divisions',
-                'ordering': ['code'],
+                "verbose_name": "administrative division",
+                "verbose_name_plural": "administrative divisions",
+                "ordering": ["code"],
             },
         ),
         migrations.AddField(
-            model_name='department',
-            name='division',
-            field=models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='departments', to='accounts.division'),
+            model_name="department",
+            name="division",
+            field=models.ForeignKey(
+                on_delete=django.db.models.deletion.PROTECT,
+                related_name="departments",
+                to="accounts.division",
+            ),
         ),
         migrations.AddField(
-            model_name='user',
-            name='division',
-            field=models.ForeignKey(blank=True, help_text="The territory this user's scope covers (staff) or lives in (residents)", null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to='accounts.division'),
+            model_name="user",
+            name="division",
+            field=models.ForeignKey(
+                blank=True,
+                help_text="The territory this user's scope covers (staff) or lives in (residents)",
+                null=True,
+                on_delete=django.db.models.deletion.PROTECT,
+                related_name="+",
+                to="accounts.division",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='division',
-            constraint=models.UniqueConstraint(fields=('code', 'release'), name='division_unique_release'),
+            model_name="division",
+            constraint=models.UniqueConstraint(
+                fields=("code", "release"), name="division_unique_release"
+            ),
         ),
     ]

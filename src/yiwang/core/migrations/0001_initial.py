@@ -5,102 +5,175 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
-    dependencies = [
-    ]
+    dependencies = []
 
     operations = [
         migrations.CreateModel(
-            name='AuditCheckpoint',
+            name="AuditCheckpoint",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('seq', models.BigIntegerField()),
-                ('hash', models.CharField(max_length=64)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                ("seq", models.BigIntegerField()),
+                ("hash", models.CharField(max_length=64)),
             ],
             options={
-                'verbose_name': 'audit checkpoint',
-                'ordering': ['-seq'],
+                "verbose_name": "audit checkpoint",
+                "ordering": ["-seq"],
             },
         ),
         migrations.CreateModel(
-            name='AuditRecord',
+            name="AuditRecord",
             fields=[
-                ('seq', models.BigIntegerField(primary_key=True, serialize=False)),
-                ('at', models.DateTimeField(db_index=True, verbose_name='time (UTC)')),
-                ('actor_id', models.BigIntegerField(blank=True, db_index=True, null=True, verbose_name='actor id')),
-                ('actor', models.CharField(blank=True, max_length=150, verbose_name='actor')),
-                ('department', models.CharField(blank=True, max_length=64, verbose_name='department')),
-                ('ip', models.CharField(blank=True, max_length=45, verbose_name='IP address')),
-                ('event', models.CharField(db_index=True, max_length=64, verbose_name='event')),
-                ('object_type', models.CharField(blank=True, max_length=64, verbose_name='object type')),
-                ('object_id', models.CharField(blank=True, max_length=64, verbose_name='object id')),
-                ('subject_id', models.CharField(blank=True, db_index=True, help_text='Pseudonymous id of the person whose data was read, for their access log', max_length=64, verbose_name='data subject')),
-                ('fields', models.JSONField(blank=True, default=list, verbose_name='fields read or written')),
-                ('purpose', models.CharField(blank=True, max_length=200, verbose_name='purpose')),
-                ('result', models.CharField(choices=[('ok', 'Succeeded'), ('denied', 'Denied'), ('failed', 'Failed')], default='ok', max_length=8, verbose_name='result')),
-                ('detail', models.JSONField(blank=True, default=dict, verbose_name='detail')),
-                ('prev_hash', models.CharField(max_length=64)),
-                ('hash', models.CharField(max_length=64)),
+                ("seq", models.BigIntegerField(primary_key=True, serialize=False)),
+                ("at", models.DateTimeField(db_index=True, verbose_name="time (UTC)")),
+                (
+                    "actor_id",
+                    models.BigIntegerField(
+                        blank=True, db_index=True, null=True, verbose_name="actor id"
+                    ),
+                ),
+                ("actor", models.CharField(blank=True, max_length=150, verbose_name="actor")),
+                (
+                    "department",
+                    models.CharField(blank=True, max_length=64, verbose_name="department"),
+                ),
+                ("ip", models.CharField(blank=True, max_length=45, verbose_name="IP address")),
+                ("event", models.CharField(db_index=True, max_length=64, verbose_name="event")),
+                (
+                    "object_type",
+                    models.CharField(blank=True, max_length=64, verbose_name="object type"),
+                ),
+                (
+                    "object_id",
+                    models.CharField(blank=True, max_length=64, verbose_name="object id"),
+                ),
+                (
+                    "subject_id",
+                    models.CharField(
+                        blank=True,
+                        db_index=True,
+                        help_text="Pseudonymous id of the person whose data was read, for their access log",
+                        max_length=64,
+                        verbose_name="data subject",
+                    ),
+                ),
+                (
+                    "fields",
+                    models.JSONField(
+                        blank=True, default=list, verbose_name="fields read or written"
+                    ),
+                ),
+                ("purpose", models.CharField(blank=True, max_length=200, verbose_name="purpose")),
+                (
+                    "result",
+                    models.CharField(
+                        choices=[("ok", "Succeeded"), ("denied", "Denied"), ("failed", "Failed")],
+                        default="ok",
+                        max_length=8,
+                        verbose_name="result",
+                    ),
+                ),
+                ("detail", models.JSONField(blank=True, default=dict, verbose_name="detail")),
+                ("prev_hash", models.CharField(max_length=64)),
+                ("hash", models.CharField(max_length=64)),
             ],
             options={
-                'verbose_name': 'audit record',
-                'verbose_name_plural': 'audit records',
-                'ordering': ['seq'],
-                'indexes': [models.Index(fields=['object_type', 'object_id'], name='core_auditr_object__615112_idx')],
+                "verbose_name": "audit record",
+                "verbose_name_plural": "audit records",
+                "ordering": ["seq"],
+                "indexes": [
+                    models.Index(
+                        fields=["object_type", "object_id"], name="core_auditr_object__615112_idx"
+                    )
+                ],
             },
         ),
         migrations.CreateModel(
-            name='CodeTableVersion',
+            name="CodeTableVersion",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('table', models.CharField(max_length=32, verbose_name='table')),
-                ('version', models.CharField(max_length=32, verbose_name='version')),
-                ('source', models.CharField(blank=True, max_length=300, verbose_name='source')),
-                ('valid_from', models.DateField(blank=True, null=True, verbose_name='valid from')),
-                ('valid_to', models.DateField(blank=True, null=True, verbose_name='valid to')),
-                ('imported_at', models.DateTimeField(auto_now_add=True)),
-                ('rows', models.PositiveIntegerField(default=0)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("table", models.CharField(max_length=32, verbose_name="table")),
+                ("version", models.CharField(max_length=32, verbose_name="version")),
+                ("source", models.CharField(blank=True, max_length=300, verbose_name="source")),
+                ("valid_from", models.DateField(blank=True, null=True, verbose_name="valid from")),
+                ("valid_to", models.DateField(blank=True, null=True, verbose_name="valid to")),
+                ("imported_at", models.DateTimeField(auto_now_add=True)),
+                ("rows", models.PositiveIntegerField(default=0)),
             ],
             options={
-                'verbose_name': 'code table version',
-                'constraints': [models.UniqueConstraint(fields=('table', 'version'), name='codetable_unique_version')],
+                "verbose_name": "code table version",
+                "constraints": [
+                    models.UniqueConstraint(
+                        fields=("table", "version"), name="codetable_unique_version"
+                    )
+                ],
             },
         ),
         migrations.CreateModel(
-            name='IdempotencyRecord',
+            name="IdempotencyRecord",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('principal', models.CharField(max_length=64)),
-                ('key', models.CharField(max_length=200)),
-                ('method', models.CharField(max_length=8)),
-                ('path', models.CharField(max_length=500)),
-                ('request_hash', models.CharField(max_length=64)),
-                ('status_code', models.PositiveSmallIntegerField(null=True)),
-                ('response_body', models.BinaryField(null=True)),
-                ('content_type', models.CharField(blank=True, max_length=100)),
-                ('created_at', models.DateTimeField(auto_now_add=True, db_index=True)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("principal", models.CharField(max_length=64)),
+                ("key", models.CharField(max_length=200)),
+                ("method", models.CharField(max_length=8)),
+                ("path", models.CharField(max_length=500)),
+                ("request_hash", models.CharField(max_length=64)),
+                ("status_code", models.PositiveSmallIntegerField(null=True)),
+                ("response_body", models.BinaryField(null=True)),
+                ("content_type", models.CharField(blank=True, max_length=100)),
+                ("created_at", models.DateTimeField(auto_now_add=True, db_index=True)),
             ],
             options={
-                'constraints': [models.UniqueConstraint(fields=('principal', 'key'), name='idempotency_unique_key')],
+                "constraints": [
+                    models.UniqueConstraint(
+                        fields=("principal", "key"), name="idempotency_unique_key"
+                    )
+                ],
             },
         ),
         migrations.CreateModel(
-            name='IndustryCode',
+            name="IndustryCode",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('code', models.CharField(max_length=8, verbose_name='code')),
-                ('name', models.CharField(max_length=100, verbose_name='name')),
-                ('level', models.CharField(max_length=10, verbose_name='level')),
-                ('parent_code', models.CharField(blank=True, max_length=8)),
-                ('version', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, to='core.codetableversion')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("code", models.CharField(max_length=8, verbose_name="code")),
+                ("name", models.CharField(max_length=100, verbose_name="name")),
+                ("level", models.CharField(max_length=10, verbose_name="level")),
+                ("parent_code", models.CharField(blank=True, max_length=8)),
+                (
+                    "version",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT, to="core.codetableversion"
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'industry code',
-                'indexes': [models.Index(fields=['code'], name='core_indust_code_0b143e_idx')],
-                'constraints': [models.UniqueConstraint(fields=('version', 'code'), name='industry_unique_code')],
+                "verbose_name": "industry code",
+                "indexes": [models.Index(fields=["code"], name="core_indust_code_0b143e_idx")],
+                "constraints": [
+                    models.UniqueConstraint(fields=("version", "code"), name="industry_unique_code")
+                ],
             },
         ),
     ]

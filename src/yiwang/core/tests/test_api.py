@@ -1,0 +1,226 @@
+"""The API surface: auth, error shape, pagination, idempotency, body and type guards, docs."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from yiwang.accounts.models import ApiToken
+from yiwang.core.models import AuditRecord
+
+
+def test_health_is_public(client, db):
+    r = client.get("/api/v1/health")
+    assert r.status_code == 200 and r.json()["status"] == "ok"
+
+
+def test_me_is_401_with_the_error_shape(client, db):
+    r = client.get("/api/v1/me")
+    assert r.status_code == 401
+    assert set(r.json()) == {"code", "message", "fields"}
+
+
+def test_openapi_and_offline_docs(client, db):
+    schema = client.get("/api/v1/openapi.json").json()
+    assert "/api/v1/me" in schema["paths"]
+    docs = client.get("/api/v1/docs").content.decode()
+    assert "/static/ninja/swagger-ui-bundle.js" in docs
+    assert "cdn" not in docs.lower() and "https://" not in docs
+
+
+@pytest.mark.django_db
+def test_token_auth_and_digest_at_rest(client, world):
+    staff = world.users["dept_staff_a"]
+    client.force_login(staff)
+    created = client.post("/api/v1/me/tokens", {"name": "etl"}, content_type="application/json")
+    assert created.status_code == 201
+    raw = created.json()["token"]
+    client.logout()
+    tok = ApiToken.objects.get()
+    assert raw not in (tok.digest, tok.prefix) and tok.digest != raw
+    me = client.get("/api/v1/me", HTTP_AUTHORIZATION=f"Bearer {raw}")
+    assert me.status_code == 200 and me.json()["username"] == staff.username
+    assert client.get("/api/v1/me", HTTP_AUTHORIZATION="Bearer yw_wrong").status_code == 401
+    client.force_login(staff)
+    client.delete(f"/api/v1/me/tokens/{tok.pk}")
+    client.logout()
+    assert client.get("/api/v1/me", HTTP_AUTHORIZATION=f"Bearer {raw}").status_code == 401
+
+
+@pytest.mark.django_db
+def test_expired_token_is_refused(client, world):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from yiwang.accounts import actions
+
+    tok, raw = actions.do_create_api_token(actor=world.users["dept_staff_a"], name="t")
+    ApiToken.objects.filter(pk=tok.pk).update(expires_at=timezone.now() - timedelta(seconds=1))
+    assert client.get("/api/v1/me", HTTP_AUTHORIZATION=f"Bearer {raw}").status_code == 401
+
+
+@pytest.mark.django_db
+def test_me_shows_masked_personal_data(client, world):
+    user = world.users["resident_a"]
+    client.force_login(user)
+    body = client.get("/api/v1/me").json()
+    assert body["id_number"] == user.id_number[:3] + "*" * 11 + user.id_number[-4:]
+    assert body["phone"] == user.phone[:3] + "****" + user.phone[-4:]
+
+
+@pytest.mark.django_db
+def test_field_level_validation_errors(client, world):
+    client.force_login(world.users["sysadmin_a"])
+    r = client.post(
+        "/api/v1/accounts/users",
+        {
+            "username": "x1",
+            "role": "resident",
+            "password": "short",
+            "id_number": "110105194912310021",
+        },
+        content_type="application/json",
+    )
+    assert r.status_code == 422
+    body = r.json()
+    assert body["code"] == "validation_error"
+    assert "id_number" in body["fields"] and "password" in body["fields"]
+    missing = client.post(
+        "/api/v1/accounts/users", {"role": "resident"}, content_type="application/json"
+    )
+    assert missing.status_code == 422 and "username" in missing.json()["fields"]
+
+
+@pytest.mark.django_db
+def test_nothing_half_written_on_error(client, world):
+    from yiwang.accounts.models import User
+
+    client.force_login(world.users["sysadmin_a"])
+    before_users, before_audit = User.objects.count(), AuditRecord.objects.count()
+    client.post(
+        "/api/v1/accounts/users",
+        {
+            "username": "bad",
+            "role": "enterprise",
+            "password": "Str0ng#Passw0rd",
+            "credit_code": "123",
+        },
+        content_type="application/json",
+    )
+    assert User.objects.count() == before_users
+    assert AuditRecord.objects.count() == before_audit
+
+
+@pytest.mark.django_db
+def test_pagination(client, world):
+    client.force_login(world.users["sysadmin_a"])
+    page = client.get("/api/v1/accounts/users?page=2&page_size=5").json()
+    assert page["page"] == 2 and page["page_size"] == 5 and len(page["items"]) == 5
+    assert page["count"] == 20
+    bad = client.get("/api/v1/accounts/users?page_size=100000")
+    assert bad.status_code == 422 and "page_size" in bad.json()["fields"]
+
+
+@pytest.mark.django_db
+def test_idempotency_key_replays_the_first_answer(client, world):
+    client.force_login(world.users["dept_staff_a"])
+    headers = {"HTTP_IDEMPOTENCY_KEY": "abc-123"}
+    first = client.post(
+        "/api/v1/me/tokens", {"name": "once"}, content_type="application/json", **headers
+    )
+    again = client.post(
+        "/api/v1/me/tokens", {"name": "once"}, content_type="application/json", **headers
+    )
+    assert first.status_code == again.status_code == 201
+    assert again.json() == first.json()
+    assert again["Idempotent-Replayed"] == "true"
+    assert ApiToken.objects.count() == 1
+    other = client.post(
+        "/api/v1/me/tokens", {"name": "different"}, content_type="application/json", **headers
+    )
+    assert other.status_code == 422 and other.json()["code"] == "idempotency_key_reused"
+
+
+@pytest.mark.django_db
+def test_oversize_body_is_413(client, world, settings):
+    settings.DATA_UPLOAD_MAX_MEMORY_SIZE = 1000
+    client.force_login(world.users["dept_staff_a"])
+    r = client.post(
+        "/api/v1/me/tokens", json.dumps({"name": "x" * 5000}), content_type="application/json"
+    )
+    assert r.status_code == 413 and r.json()["code"] == "body_too_large"
+
+
+@pytest.mark.django_db
+def test_wrong_content_type_is_415(client, world):
+    client.force_login(world.users["dept_staff_a"])
+    r = client.post("/api/v1/me/tokens", "<xml/>", content_type="application/xml")
+    assert r.status_code == 415 and r.json()["code"] == "unsupported_media_type"
+
+
+@pytest.mark.django_db
+def test_malformed_json_is_a_clear_error(client, world):
+    client.force_login(world.users["dept_staff_a"])
+    r = client.post("/api/v1/me/tokens", "{not json", content_type="application/json")
+    assert r.status_code in (400, 422)
+    assert set(r.json()) == {"code", "message", "fields"}
+
+
+@pytest.mark.django_db
+def test_unmask_needs_capability_and_purpose_and_is_audited(client, world):
+    staff = world.users["dept_staff_a"]
+    target = world.users["dept_leader_a"]
+    client.force_login(staff)
+    denied = client.post(
+        f"/api/v1/accounts/users/{target.pk}/unmask",
+        {"field": "phone", "purpose": "好奇看看"},
+        content_type="application/json",
+    )
+    assert denied.status_code == 404  # staff cannot even see a colleague: out of scope
+    client.force_login(world.users["dept_leader_a"])
+    no_purpose = client.post(
+        f"/api/v1/accounts/users/{staff.pk}/unmask",
+        {"field": "phone", "purpose": ""},
+        content_type="application/json",
+    )
+    assert no_purpose.status_code == 422 and "purpose" in no_purpose.json()["fields"]
+    ok = client.post(
+        f"/api/v1/accounts/users/{staff.pk}/unmask",
+        {"field": "id_number", "purpose": "核实身份信息"},
+        content_type="application/json",
+    )
+    assert ok.json()["value"] == staff.id_number
+    rec = AuditRecord.objects.filter(event="personal.unmask").latest("seq")
+    assert rec.fields == ["id_number"] and rec.purpose == "核实身份信息"
+    assert rec.subject_id == str(staff.pk) and rec.actor == "dept_leader_a"
+
+
+@pytest.mark.django_db
+def test_reading_someone_elses_profile_is_audited(client, world):
+    client.force_login(world.users["operator_a"])
+    target = world.users["resident_a"]
+    assert client.get(f"/api/v1/accounts/users/{target.pk}?purpose=回访").status_code == 200
+    rec = AuditRecord.objects.filter(event="personal.read").latest("seq")
+    assert rec.subject_id == str(target.pk) and "id_number" in rec.fields and rec.purpose == "回访"
+
+
+@pytest.mark.django_db
+def test_audit_admin_reads_audit_log_system_admin_cannot(client, world):
+    client.force_login(world.users["auditadmin_a"])
+    assert client.get("/api/v1/core/audit/records").status_code == 200
+    verify = client.post("/api/v1/core/audit/verify", content_type="application/json")
+    assert verify.json()["ok"] is True
+    client.force_login(world.users["sysadmin_a"])
+    assert client.get("/api/v1/core/audit/records").status_code == 404
+
+
+@pytest.mark.django_db
+def test_system_admin_cannot_touch_audit_tables_in_admin(client, world):
+    client.force_login(world.users["sysadmin_a"])
+    assert client.get("/admin/").status_code == 200
+    assert client.get("/admin/core/auditrecord/").status_code == 404
+    assert client.get("/admin/accounts/user/").status_code == 200
+    client.force_login(world.users["auditadmin_a"])
+    assert client.get("/admin/").status_code == 302  # not staff: sent to the admin login

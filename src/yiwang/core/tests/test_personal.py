@@ -1,0 +1,101 @@
+"""Personal-data fields: encrypted at rest, blind-indexed, classified, masked."""
+
+from __future__ import annotations
+
+import pytest
+from django.apps import apps
+from django.db import connection
+
+from yiwang.accounts.models import User
+from yiwang.accounts.tests.factories import UserFactory
+from yiwang.core import masking
+from yiwang.core.personal import blind_index_for, personal_fields
+
+# Field names that hold ID numbers, phones, addresses, health or location data.
+SUSPECT = (
+    "id_number",
+    "idcard",
+    "id_card",
+    "phone",
+    "mobile",
+    "tel",
+    "address",
+    "health",
+    "diagnos",
+    "location",
+    "lat",
+    "lng",
+    "lon",
+    "longitude",
+    "latitude",
+    "email",
+    "birth",
+    "display_name",
+    "real_name",
+    "first_name",
+    "last_name",
+)
+EXEMPT_SUFFIXES = ("_index",)
+
+
+def test_every_personal_looking_field_is_classified():
+    missing = []
+    for model in apps.get_models():
+        if not model.__module__.startswith("yiwang."):
+            continue
+        for f in model._meta.concrete_fields:
+            name = f.name.lower()
+            if name.endswith(EXEMPT_SUFFIXES):
+                continue
+            if any(s in name for s in SUSPECT) and getattr(f, "pi_class", None) is None:
+                missing.append(f"{model._meta.label}.{f.name}")
+    assert not missing, f"unclassified personal-data fields: {missing}"
+
+
+def test_user_fields_are_classified_as_expected():
+    fields = personal_fields(User)
+    assert fields["id_number"] == "spi"
+    assert fields["phone"] == "pi"
+    assert fields["display_name"] == "pi"
+
+
+@pytest.mark.django_db
+def test_id_number_and_phone_are_ciphertext_in_the_database():
+    user = UserFactory(id_number="110101199003071234", phone="13812345678")
+    with connection.cursor() as cur:
+        cur.execute("SELECT id_number, phone FROM accounts_user WHERE id = %s", [user.pk])
+        raw_id, raw_phone = cur.fetchone()
+    assert "110101199003071234" not in raw_id and "$" in raw_id
+    assert "13812345678" not in raw_phone
+    fresh = User.objects.get(pk=user.pk)
+    assert fresh.id_number == "110101199003071234"
+    assert fresh.phone == "13812345678"
+
+
+@pytest.mark.django_db
+def test_lookup_by_blind_index_finds_exact_matches_only():
+    a = UserFactory(phone="13812345678", id_number="110101199003071234")
+    UserFactory(phone="13912345678")
+    found = User.objects.filter(
+        phone_index=blind_index_for(User, "phone_index", "+86 138-1234-5678")
+    )
+    assert list(found) == [a]
+    by_id = User.objects.filter(
+        id_number_index=blind_index_for(User, "id_number_index", "110101199003071234")
+    )
+    assert list(by_id) == [a]
+
+
+@pytest.mark.django_db
+def test_filtering_an_encrypted_column_directly_is_refused():
+    with pytest.raises(TypeError, match="blind index"):
+        list(User.objects.filter(phone="13812345678"))
+
+
+def test_masks():
+    assert masking.mask_id_number("11010119900307123X") == "110***********123X"
+    assert masking.mask_phone("13812345678") == "138****5678"
+    assert masking.mask_name("张三丰") == "张*丰"
+    assert masking.mask_name("张三") == "张*"
+    assert masking.mask_name("欧阳娜娜") == "欧**娜"
+    assert masking.mask_id_number("") == ""
