@@ -28,8 +28,13 @@ def _migrate() -> None:
 
 
 def _print_accounts(url: str) -> None:
+    from django.conf import settings
+    from django.utils import translation
+
     from yiwang.accounts.roles import Role
     from yiwang.demo import ACCOUNTS, DEMO_PASSWORD
+
+    translation.activate(os.environ.get("YIWANG_CLI_LANGUAGE", settings.LANGUAGE_CODE))
 
     print(f"\n  一网 Yiwang demo (synthetic data / 演示数据) is at {url}\n")
     print(f"  Demo accounts (password for all: {DEMO_PASSWORD}):")

@@ -388,6 +388,13 @@ def do_import_divisions(
             Division.objects.bulk_create(batch, batch_size=2000)
             created += len(batch)
         total = Division.objects.filter(release=release).count()
+        # A newer release supersedes older ones: their rows stay (history, old codes inside
+        # credit codes) but stop being current.
+        superseded = (
+            Division.objects.filter(valid_to__isnull=True, release__lt=release)
+            .exclude(synthetic=True)
+            .update(valid_to=timezone.now().date())
+        )
         CodeTableVersion.objects.update_or_create(
             table="gbt2260",
             version=release,
@@ -399,7 +406,7 @@ def do_import_divisions(
                 actor=actor,
                 object_type="core.codetableversion",
                 object_id=f"gbt2260:{release}",
-                detail={"created": created, "total": total},
+                detail={"created": created, "total": total, "superseded": superseded},
             )
     return created
 

@@ -37,3 +37,13 @@ def test_divisions_import_one_province_with_hierarchy():
     street = Division.objects.filter(parent=xihu).first()
     assert street.level == "street" and street.prefix.startswith("330106")
     assert do_import_divisions(actor=None, provinces=["33"]) == 0
+
+
+@pytest.mark.django_db
+def test_a_newer_division_release_supersedes_the_older_one():
+    do_import_divisions(actor=None, provinces=["33"], include_streets=False)
+    do_import_divisions(actor=None, release="2023", provinces=["33"], include_streets=False)
+    old = Division.objects.get(code="330106", release="2022")
+    new = Division.objects.get(code="330106", release="2023")
+    assert old.valid_to is not None and new.valid_to is None
+    assert Division.objects.filter(code="330106", valid_to__isnull=True).count() == 1
