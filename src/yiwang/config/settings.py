@@ -73,6 +73,8 @@ INSTALLED_APPS = [
     "ninja",
     "yiwang.core",
     "yiwang.accounts",
+    "yiwang.grid",
+    "yiwang.registry",
     "yiwang.web",
 ]
 
