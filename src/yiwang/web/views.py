@@ -107,12 +107,15 @@ def user_unmask(request: AuthedRequest, user_id: int) -> HttpResponse:
             actor=request.user, user_id=user_id, field=field, purpose=purpose
         )
         ctx = {"field": field, "value": value, "error": ""}
+        status = 200
     except DomainError as exc:
         if exc.status == 404:
             raise Http404() from None
         errors = [m for msgs in exc.fields.values() for m in msgs] or [str(exc.message)]
         ctx = {"field": field, "value": "", "error": " ".join(errors)}
-    return render(request, "web/_unmask_result.html", ctx)
+        # A 4xx keeps the masked value in place; yiwang.js shows the message by the form.
+        status = exc.status
+    return render(request, "web/_unmask_result.html", ctx, status=status)
 
 
 @requires(Cap.AUDIT_READ)
