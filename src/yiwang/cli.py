@@ -48,10 +48,18 @@ def cmd_demo(args: argparse.Namespace) -> int:
     from yiwang import demo
 
     _migrate()
-    report = demo.seed(residents=args.residents)
+    report = demo.seed(
+        residents=args.residents,
+        people=args.people,
+        things=args.things,
+        organisations=args.organisations,
+    )
+    reg = report.registry
     print(
-        f"Seeded: {report.divisions} divisions, {report.departments} departments, "
-        f"{report.users} users" + ("" if report.changed else " (already seeded; nothing added)")
+        f"Seeded: {report.divisions} divisions and codes, {report.departments} departments, "
+        f"{report.users} users; {reg.grids} grids, {reg.places} places, {reg.people} residents, "
+        f"{reg.things} city parts, {reg.organisations} organisations"
+        + ("" if report.changed or reg.changed else " (already seeded; nothing added)")
     )
     if args.seed_only:
         return 0
@@ -159,7 +167,20 @@ def build_parser() -> argparse.ArgumentParser:
     d.add_argument("--host", default="127.0.0.1")
     d.add_argument("--port", type=int, default=8000)
     d.add_argument("--seed-only", action="store_true", help="seed and exit")
-    d.add_argument("--residents", type=int, default=40, help="synthetic resident accounts")
+    d.add_argument("--residents", type=int, default=40, help="synthetic resident login accounts")
+    d.add_argument(
+        "--people",
+        type=int,
+        default=50_000,
+        help="synthetic residents in the registry (e.g. 1000000 for the full-scale demo)",
+    )
+    d.add_argument("--things", type=int, default=5_000, help="synthetic city parts")
+    d.add_argument(
+        "--organisations",
+        type=int,
+        default=3_000,
+        help="synthetic enterprises and social organisations",
+    )
     d.set_defaults(func=cmd_demo)
 
     s = sub.add_parser("serve", help="migrate and serve (uvicorn)")

@@ -11,6 +11,7 @@ from __future__ import annotations
 import datetime as dt
 import random
 from dataclasses import dataclass
+from typing import Any
 
 from django.conf import settings
 from django.contrib.auth.hashers import make_password
@@ -81,13 +82,23 @@ class SeedReport:
     divisions: int = 0
     departments: int = 0
     users: int = 0
+    registry: Any = None
 
     @property
     def changed(self) -> bool:
         return bool(self.divisions or self.departments or self.users)
 
 
-def seed(*, residents: int = 40, enterprises: int = 10) -> SeedReport:
+def seed(
+    *,
+    residents: int = 40,
+    enterprises: int = 10,
+    people: int = 200,
+    things: int = 50,
+    organisations: int = 30,
+) -> SeedReport:
+    """Seed the demo district. Defaults are small (tests); ``yiwang demo`` asks for the full
+    district: 50,000 residents, 5,000 city parts, 3,000 organisations."""
     report = SeedReport()
     district_code = settings.YIWANG_DEMO_DIVISION
     report.divisions += actions.do_import_divisions(actor=None, provinces=[district_code[:2]])
@@ -187,7 +198,17 @@ def seed(*, residents: int = 40, enterprises: int = 10) -> SeedReport:
             add_user(f"resident{i + 1:03d}", Role.RESIDENT, "", "居民（演示）", i)
         for i in range(enterprises):
             add_user(f"enterprise{i + 1:03d}", Role.ENTERPRISE, "", "企业用户（演示）", i)
-        if report.changed:
+        from yiwang.registry.demo import seed_registry
+
+        reg = seed_registry(
+            district_code=district_code,
+            communities=communities,
+            people=people,
+            things=things,
+            enterprises=organisations,
+        )
+        report.registry = reg
+        if report.changed or reg.changed:
             audit.record(
                 "demo.seeded",
                 detail={

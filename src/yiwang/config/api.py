@@ -107,6 +107,11 @@ def _mount() -> None:
     api.add_router("/me", me_router, tags=["me"])
     api.add_router("/accounts", accounts_router, tags=["accounts"])
     api.add_router("/core", core_router, tags=["kernel"])
+    from yiwang.grid.api import router as grid_router
+    from yiwang.registry.api import router as registry_router
+
+    api.add_router("/grid", grid_router, tags=["grid"])
+    api.add_router("/registry", registry_router, tags=["registry"])
 
 
 _mount()

@@ -37,6 +37,12 @@ def classify(field: F, pi_class: PIClass, *, category: str = "") -> F:
     return field
 
 
+def not_personal(field: F, reason: str) -> F:
+    """Declare that a field whose name looks personal is not (e.g. a grid's centroid)."""
+    field.pi_exempt = reason  # type: ignore[attr-defined]
+    return field
+
+
 def pi_class_of(field: Any) -> PIClass | None:
     return getattr(field, "pi_class", None)
 
@@ -183,5 +189,6 @@ __all__ = [
     "PIClass",
     "blind_index_for",
     "classify",
+    "not_personal",
     "personal_fields",
 ]

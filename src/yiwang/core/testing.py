@@ -64,12 +64,27 @@ class EndpointCase:
 
 
 REGISTRY: dict[tuple[str, str], EndpointCase] = {}
-PAGE_NAMESPACES = {"web", "accounts"}
+#: Functions that add an app's objects to the test world (run in registration order).
+WORLD_BUILDERS: list[Callable[[Any], None]] = []
+PAGE_NAMESPACES = {"web", "accounts", "grid", "registry", "registry_import"}
 PAGE_EXEMPT = {"/accounts/login/"}  # public by nature
 
 
 def register(case: EndpointCase) -> None:
     REGISTRY[(case.method.upper(), case.path)] = case
+
+
+def register_world_builder(fn: Callable[[Any], None]) -> Callable[[Any], None]:
+    if fn not in WORLD_BUILDERS:
+        WORLD_BUILDERS.append(fn)
+    return fn
+
+
+def build_scope_world(world: Any) -> Any:
+    load_cases()
+    for fn in WORLD_BUILDERS:
+        fn(world)
+    return world
 
 
 def load_cases() -> dict[tuple[str, str], EndpointCase]:

@@ -108,7 +108,8 @@ def do_import_grids(
             report.problems.append(
                 geo.Problem(
                     "invalid",
-                    f"feature {i}: grid code {code!r} must be 15 digits starting with community {community.code}",
+                    f"feature {i}: grid code {code!r} must be 15 digits starting with "
+                    f"community {community.code}",
                     [i],
                 )
             )
@@ -175,8 +176,8 @@ def do_import_grids(
                 )
                 report.created += 1
             else:
-                for k, v in fields.items():
-                    setattr(grid, k, v)
+                for attr, value in fields.items():
+                    setattr(grid, attr, value)
                 grid.name = name
                 grid.version += 1
                 grid.active = True

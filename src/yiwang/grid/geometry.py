@@ -147,7 +147,7 @@ def _polygons(geom: BaseGeometry) -> list[shapely.Polygon]:
     if geom.is_empty:
         return []
     if geom.geom_type == "Polygon":
-        return [geom]  # type: ignore[list-item]
+        return [geom]
     return [g for g in getattr(geom, "geoms", []) if g.geom_type == "Polygon"]
 
 

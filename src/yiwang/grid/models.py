@@ -7,6 +7,9 @@ from django.db import models
 from django.utils.translation import gettext_lazy as _
 
 from yiwang.accounts.models import Division
+from yiwang.core.personal import not_personal
+
+GEOMETRY = "a grid's geometry, not a person's location"
 
 
 class Grid(models.Model):
@@ -18,12 +21,12 @@ class Grid(models.Model):
     community = models.ForeignKey(Division, on_delete=models.PROTECT, related_name="grids")
     geometry = models.JSONField(_("boundary (GeoJSON, WGS84)"))
     area_m2 = models.FloatField(_("area (m²)"), default=0)
-    centroid_lng = models.FloatField(default=0)
-    centroid_lat = models.FloatField(default=0)
-    min_lng = models.FloatField(default=0)
-    min_lat = models.FloatField(default=0)
-    max_lng = models.FloatField(default=0)
-    max_lat = models.FloatField(default=0)
+    centroid_lng = not_personal(models.FloatField(default=0), GEOMETRY)
+    centroid_lat = not_personal(models.FloatField(default=0), GEOMETRY)
+    min_lng = not_personal(models.FloatField(default=0), GEOMETRY)
+    min_lat = not_personal(models.FloatField(default=0), GEOMETRY)
+    max_lng = not_personal(models.FloatField(default=0), GEOMETRY)
+    max_lat = not_personal(models.FloatField(default=0), GEOMETRY)
     active = models.BooleanField(_("active"), default=True)
     version = models.PositiveIntegerField(default=1)
     source = models.CharField(_("source"), max_length=200, blank=True)

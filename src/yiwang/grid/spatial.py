@@ -27,7 +27,10 @@ class GridIndex:
             shapely.prepare(g)
         return cls(np.asarray(ids, dtype=np.int64), geoms, STRtree(geoms))
 
-    def assign(self, lngs: ArrayLike, lats: ArrayLike) -> NDArray[np.int64]:
+    def assign(
+        self, lngs: ArrayLike | Sequence[float | None], lats: ArrayLike | Sequence[float | None]
+    ) -> NDArray[np.int64]:
+        """Grid id per point, -1 outside every grid or when a coordinate is missing (None/NaN)."""
         x = np.asarray(lngs, dtype=float)
         y = np.asarray(lats, dtype=float)
         out = np.full(x.shape[0], -1, dtype=np.int64)

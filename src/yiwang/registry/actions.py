@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 from decimal import Decimal, InvalidOperation
-from typing import Any
+from typing import Any, TypeVar
 
 import numpy as np
 from django.db import transaction
@@ -125,9 +125,12 @@ ORG_FIELDS = [
 ]
 
 
+M = TypeVar("M", Person, Place, Thing, Organisation)
+
+
 def _save(
-    obj: Any, fields: list[str], *, actor: Any, source: str, before: dict[str, Any] | None
-) -> Any:
+    obj: M, fields: list[str], *, actor: Any, source: str, before: dict[str, Any] | None
+) -> M:
     created = obj.pk is None
     obj.save()
     changes = diff(type(obj), before or {}, snapshot(obj, fields))

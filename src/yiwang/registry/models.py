@@ -8,7 +8,14 @@ from django.db import models
 from django.utils.translation import gettext_lazy as _
 
 from yiwang.accounts.models import Department
-from yiwang.core.personal import PI, SENSITIVE_PI, BlindIndexField, EncryptedTextField, classify
+from yiwang.core.personal import (
+    PI,
+    SENSITIVE_PI,
+    BlindIndexField,
+    EncryptedTextField,
+    classify,
+    not_personal,
+)
 from yiwang.grid.coords import CoordSystem
 from yiwang.grid.models import Grid
 
@@ -156,7 +163,10 @@ class Organisation(Located):
         _("industry (GB/T 4754)"), max_length=5, blank=True, db_index=True
     )
     size_class = models.CharField(_("size"), max_length=10, choices=Size.choices, blank=True)
-    registered_address = models.CharField(_("registered address"), max_length=300, blank=True)
+    registered_address = not_personal(
+        models.CharField(_("registered address"), max_length=300, blank=True),
+        "an organisation's public registration data",
+    )
     founded_on = models.DateField(_("founded on"), null=True, blank=True)
     registered_capital = models.DecimalField(
         _("registered capital (10k yuan)"), max_digits=14, decimal_places=2, null=True, blank=True

@@ -23,7 +23,8 @@ MODELS: dict[str, Any] = {
 
 
 def _scoped(model: Any, actor: User) -> QuerySet[Any]:
-    return model.objects.filter(grid_scope_q(actor, "grid__")).select_related("grid")
+    qs: QuerySet[Any] = model.objects.filter(grid_scope_q(actor, "grid__")).select_related("grid")
+    return qs
 
 
 def list_people_for(actor: User) -> QuerySet[Person]:

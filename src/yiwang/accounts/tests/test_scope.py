@@ -14,7 +14,7 @@ def scoped_world(world):
     world.extra["token_a"], _ = actions.do_create_api_token(
         actor=world.users["dept_staff_a"], name="t"
     )
-    return world
+    return testing.build_scope_world(world)
 
 
 def test_every_api_operation_has_a_scope_case():

@@ -1,0 +1,79 @@
+"""Scope cases for the grid API, and the grids every scope test world gets."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from yiwang.core.testing import EndpointCase, Probe, register, register_world_builder
+
+
+@register_world_builder
+def build_grids(w: Any) -> None:
+    from yiwang.accounts.actions import do_add_community
+    from yiwang.grid import actions
+    from yiwang.grid.models import Grid
+    from yiwang.grid.tests.factories import tiled_collection
+
+    for side, origin in (("a", (120.10, 30.30)), ("b", (120.20, 30.30))):
+        comm = do_add_community(
+            actor=None, street=w.divisions[f"street_{side}"], seq=1, name=f"社区{side}"
+        )
+        w.divisions[f"community_{side}"] = comm
+        actions.do_import_grids(
+            actor=None, data=tiled_collection([comm.code], cols=2, rows=1, origin=origin)
+        )
+        grids = list(Grid.objects.filter(community=comm).order_by("code"))
+        w.extra[f"grid_{side}"] = grids[0]
+        w.extra[f"grid_{side}2"] = grids[1]
+        actions.do_assign_member(
+            actor=None, grid_id=grids[0].pk, user_id=w.users[f"grid_worker_{side}"].pk
+        )
+
+
+def _g(w: Any, key: str) -> int:
+    return int(w.extra[key].pk)
+
+
+register(EndpointCase("GET", "/api/v1/grid/grids", in_scope=lambda w: Probe("grid_worker_a")))
+register(EndpointCase("GET", "/api/v1/grid/grids.geojson", in_scope=lambda w: Probe("operator_a")))
+register(
+    EndpointCase(
+        "GET",
+        "/api/v1/grid/grids/{grid_id}",
+        in_scope=lambda w: Probe("grid_worker_a", {"grid_id": _g(w, "grid_a")}),
+        out_of_scope=lambda w: Probe("grid_worker_a", {"grid_id": _g(w, "grid_a2")}, expect=404),
+        note="a grid worker sees only their own grid, not the neighbour in the same community",
+    )
+)
+register(
+    EndpointCase(
+        "POST",
+        "/api/v1/grid/grids/import",
+        in_scope=lambda w: Probe(
+            "data_admin_a",
+            body={"data": {"type": "FeatureCollection", "features": []}, "dry_run": True},
+        ),
+        out_of_scope=lambda w: Probe(
+            "grid_worker_a",
+            body={"data": {"type": "FeatureCollection", "features": []}},
+            expect=403,
+        ),
+    )
+)
+register(
+    EndpointCase(
+        "POST",
+        "/api/v1/grid/grids/{grid_id}/members",
+        in_scope=lambda w: Probe(
+            "data_admin_a",
+            {"grid_id": _g(w, "grid_a2")},
+            body={"user_id": w.users["grid_worker_a"].pk},
+        ),
+        out_of_scope=lambda w: Probe(
+            "data_admin_b",
+            {"grid_id": _g(w, "grid_a2")},
+            body={"user_id": w.users["grid_worker_a"].pk},
+            expect=404,
+        ),
+    )
+)

@@ -1,0 +1,208 @@
+"""Registry API: list / search / detail / create-or-update for people, places, things and
+organisations; timelines; a resident's own record and who read it. Scoped and audited."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.db.models import QuerySet
+from ninja import Router
+from ninja.pagination import paginate
+
+from yiwang.accounts.types import AuthedRequest
+from yiwang.core.api import ErrorOut, PageNumber
+from yiwang.core.errors import NotFound
+from yiwang.core.personal import blind_index_for
+from yiwang.registry import actions, selectors
+from yiwang.registry.models import Person
+from yiwang.registry.schemas import (
+    ChangeOut,
+    OrganisationIn,
+    OrganisationOut,
+    PersonIn,
+    PersonOut,
+    PlaceIn,
+    PlaceOut,
+    ThingIn,
+    ThingOut,
+)
+
+router = Router()
+ERRORS: dict[int, Any] = {400: ErrorOut, 401: ErrorOut, 403: ErrorOut, 404: ErrorOut, 422: ErrorOut}
+
+
+def _filter_grid(qs: QuerySet[Any], grid: str) -> QuerySet[Any]:
+    return qs.filter(grid__code=grid) if grid else qs
+
+
+# --- People -----------------------------------------------------------------------------------
+@router.get(
+    "/people", response={200: list[PersonOut], **ERRORS}, summary="People in my grids (masked)"
+)
+@paginate(PageNumber)
+def list_people(
+    request: AuthedRequest, grid: str = "", id_number: str = "", phone: str = ""
+) -> Any:
+    qs = _filter_grid(selectors.list_people_for(request.user), grid)
+    if id_number:
+        qs = qs.filter(id_number_index=blind_index_for(Person, "id_number_index", id_number))
+    if phone:
+        qs = qs.filter(phone_index=blind_index_for(Person, "phone_index", phone))
+    return qs.order_by("pk")
+
+
+@router.get("/people/{person_id}", response={200: PersonOut, **ERRORS})
+def get_person(request: AuthedRequest, person_id: int, purpose: str = "") -> Any:
+    return selectors.access_entity(request.user, "person", person_id, purpose=purpose)
+
+
+@router.post(
+    "/people",
+    response={200: PersonOut, **ERRORS},
+    summary="Create or update a person (by ID number)",
+)
+def upsert_person(request: AuthedRequest, payload: PersonIn) -> Any:
+    return actions.do_upsert_person(actor=request.user, data=payload.dict())
+
+
+# --- Places -----------------------------------------------------------------------------------
+@router.get("/places", response={200: list[PlaceOut], **ERRORS})
+@paginate(PageNumber)
+def list_places(request: AuthedRequest, grid: str = "", q: str = "", kind: str = "") -> Any:
+    qs = _filter_grid(selectors.list_places_for(request.user), grid)
+    if q:
+        qs = qs.filter(name__icontains=q)
+    if kind:
+        qs = qs.filter(kind=kind)
+    return qs.order_by("code")
+
+
+@router.get("/places/{place_id}", response={200: PlaceOut, **ERRORS})
+def get_place(request: AuthedRequest, place_id: int) -> Any:
+    return selectors.access_entity(request.user, "place", place_id)
+
+
+@router.post(
+    "/places", response={200: PlaceOut, **ERRORS}, summary="Create or update a place (by code)"
+)
+def upsert_place(request: AuthedRequest, payload: PlaceIn) -> Any:
+    return actions.do_upsert_place(actor=request.user, data=payload.dict())
+
+
+# --- Things -----------------------------------------------------------------------------------
+@router.get("/things", response={200: list[ThingOut], **ERRORS})
+@paginate(PageNumber)
+def list_things(
+    request: AuthedRequest, grid: str = "", class_code: str = "", status: str = ""
+) -> Any:
+    qs = _filter_grid(selectors.list_things_for(request.user), grid)
+    if class_code:
+        qs = qs.filter(class_code=class_code)
+    if status:
+        qs = qs.filter(status=status)
+    return qs.order_by("part_code")
+
+
+@router.get("/things/{thing_id}", response={200: ThingOut, **ERRORS})
+def get_thing(request: AuthedRequest, thing_id: int) -> Any:
+    return selectors.access_entity(request.user, "thing", thing_id)
+
+
+@router.post(
+    "/things",
+    response={200: ThingOut, **ERRORS},
+    summary="Create or update a city part (by part code)",
+)
+def upsert_thing(request: AuthedRequest, payload: ThingIn) -> Any:
+    return actions.do_upsert_thing(actor=request.user, data=payload.dict())
+
+
+# --- Organisations ----------------------------------------------------------------------------
+@router.get("/organisations", response={200: list[OrganisationOut], **ERRORS})
+@paginate(PageNumber)
+def list_organisations(
+    request: AuthedRequest, grid: str = "", q: str = "", industry: str = "", credit_code: str = ""
+) -> Any:
+    qs = _filter_grid(selectors.list_organisations_for(request.user), grid)
+    if q:
+        qs = qs.filter(name__icontains=q)
+    if industry:
+        qs = qs.filter(industry_code__startswith=industry.upper())
+    if credit_code:
+        qs = qs.filter(credit_code=credit_code.upper())
+    return qs.order_by("credit_code")
+
+
+@router.get("/organisations/{org_id}", response={200: OrganisationOut, **ERRORS})
+def get_organisation(request: AuthedRequest, org_id: int) -> Any:
+    return selectors.access_entity(request.user, "organisation", org_id)
+
+
+@router.post(
+    "/organisations",
+    response={200: OrganisationOut, **ERRORS},
+    summary="Create or update (by credit code)",
+)
+def upsert_organisation(request: AuthedRequest, payload: OrganisationIn) -> Any:
+    return actions.do_upsert_organisation(actor=request.user, data=payload.dict())
+
+
+# --- Timelines --------------------------------------------------------------------------------
+@router.get("/{entity}/{entity_id}/timeline", response={200: list[ChangeOut], **ERRORS})
+@paginate(PageNumber)
+def timeline(request: AuthedRequest, entity: str, entity_id: int) -> Any:
+    key = {
+        "people": "person",
+        "places": "place",
+        "things": "thing",
+        "organisations": "organisation",
+    }.get(entity)
+    if key is None:
+        raise NotFound()
+    selectors.access_entity(request.user, key, entity_id, purpose="view change history")
+    return selectors.timeline(key, entity_id)
+
+
+# --- A resident's own record --------------------------------------------------------------------
+@router.get(
+    "/mine",
+    response={200: dict[str, Any], **ERRORS},
+    summary="My own registry record and who read it",
+)
+def my_record(request: AuthedRequest) -> Any:
+    """The caller's own entry (matched by their verified ID number), in clear, with every read
+    of it by others from the audit log: when, who, department, fields, purpose."""
+    from yiwang.core.selectors import list_accesses_to
+
+    user = request.user
+    if not user.id_number:
+        raise NotFound()
+    person = Person.objects.filter(
+        id_number_index=blind_index_for(Person, "id_number_index", user.id_number)
+    ).first()
+    if person is None:
+        raise NotFound()
+    accesses = list_accesses_to(f"person:{person.pk}")[:500]
+    return {
+        "person": {
+            "name": person.name,
+            "id_number": person.id_number,
+            "phone": person.phone,
+            "sex": person.sex,
+            "birth_date": person.birth_date.isoformat() if person.birth_date else None,
+            "household_no": person.household_no,
+            "grid_code": person.grid.code if person.grid else None,
+            "home": person.home.name if person.home else None,
+        },
+        "accesses": [
+            {
+                "at": a.at.isoformat(),
+                "actor": a.actor,
+                "department": a.department,
+                "event": a.event,
+                "fields": a.fields,
+                "purpose": a.purpose,
+            }
+            for a in accesses
+        ],
+    }

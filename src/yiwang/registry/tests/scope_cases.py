@@ -1,0 +1,171 @@
+"""Scope cases for the registry API, and the entities every scope test world gets."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from yiwang.core.testing import EndpointCase, Probe, register, register_world_builder
+
+
+@register_world_builder
+def build_registry(w: Any) -> None:
+    from yiwang.core.ids import make_credit_code, make_resident_id
+    from yiwang.registry import actions
+
+    for i, side in enumerate(("a", "b")):
+        g = w.extra[f"grid_{side}"]
+        loc = {"lng": g.centroid_lng, "lat": g.centroid_lat}
+        place = actions.do_upsert_place(
+            actor=None, data={"code": f"P-{side}", "name": f"楼{side}", "kind": "building", **loc}
+        )
+        person = actions.do_upsert_person(
+            actor=None,
+            data={
+                "name": "赵六",
+                "id_number": make_resident_id("330106", dt.date(1980 + i, 1, 1), 5),
+                "phone": f"1370000000{i}",
+                "home_id": place.pk,
+                **loc,
+            },
+        )
+        thing = actions.do_upsert_thing(
+            actor=None, data={"part_code": f"33010601001{i:06d}", "name": "井盖", **loc}
+        )
+        org = actions.do_upsert_organisation(
+            actor=None,
+            data={
+                "credit_code": make_credit_code("330106", f"MA2H0000{i}"),
+                "name": f"企业{side}",
+                **loc,
+            },
+        )
+        w.extra.update(
+            {
+                f"place_{side}": place,
+                f"person_{side}": person,
+                f"thing_{side}": thing,
+                f"org_{side}": org,
+            }
+        )
+    # The resident account resident_a is the registry's person_a (same ID number).
+    resident = w.users["resident_a"]
+    resident.id_number = w.extra["person_a"].id_number
+    resident.save()
+
+
+def _e(w: Any, key: str) -> int:
+    return int(w.extra[key].pk)
+
+
+for plural, singular, key in (
+    ("people", "person", "person_id"),
+    ("places", "place", "place_id"),
+    ("things", "thing", "thing_id"),
+    ("organisations", "org", "org_id"),
+):
+    register(
+        EndpointCase("GET", f"/api/v1/registry/{plural}", in_scope=lambda w: Probe("grid_worker_a"))
+    )
+    register(
+        EndpointCase(
+            "GET",
+            f"/api/v1/registry/{plural}/{{{key}}}",
+            in_scope=lambda w, s=singular, k=key: Probe("grid_worker_a", {k: _e(w, f"{s}_a")}),
+            out_of_scope=lambda w, s=singular, k=key: Probe(
+                "grid_worker_b", {k: _e(w, f"{s}_a")}, expect=404
+            ),
+        )
+    )
+
+register(
+    EndpointCase(
+        "GET",
+        "/api/v1/registry/{entity}/{entity_id}/timeline",
+        in_scope=lambda w: Probe(
+            "operator_a", {"entity": "people", "entity_id": _e(w, "person_a")}
+        ),
+        out_of_scope=lambda w: Probe(
+            "operator_b", {"entity": "people", "entity_id": _e(w, "person_a")}, expect=404
+        ),
+    )
+)
+register(
+    EndpointCase(
+        "GET",
+        "/api/v1/registry/mine",
+        in_scope=lambda w: Probe("resident_a"),
+        out_of_scope=lambda w: Probe("resident_b", expect=404),
+        note="resident_b has no registry entry",
+    )
+)
+
+
+def _new_credit_code() -> str:
+    from yiwang.core.ids import make_credit_code
+
+    return make_credit_code("330106", "MA2H00009")
+
+
+def _loc(w: Any, side: str) -> dict[str, float]:
+    g = w.extra[f"grid_{side}"]
+    return {"lng": g.centroid_lng, "lat": g.centroid_lat}
+
+
+register(
+    EndpointCase(
+        "POST",
+        "/api/v1/registry/people",
+        in_scope=lambda w: Probe(
+            "grid_worker_a",
+            body={
+                "name": "钱七",
+                "id_number": "11010519491231002X",
+                "phone": "13711112222",
+                **_loc(w, "a"),
+            },
+        ),
+        out_of_scope=lambda w: Probe(
+            "resident_a",
+            body={"name": "钱七", "id_number": "11010519491231002X", **_loc(w, "a")},
+            expect=403,
+        ),
+    )
+)
+register(
+    EndpointCase(
+        "POST",
+        "/api/v1/registry/places",
+        in_scope=lambda w: Probe(
+            "grid_worker_a",
+            body={"code": "P-new", "name": "新楼", "kind": "building", **_loc(w, "a")},
+        ),
+        out_of_scope=lambda w: Probe(
+            "resident_a", body={"code": "P-x", "name": "x", **_loc(w, "a")}, expect=403
+        ),
+    )
+)
+register(
+    EndpointCase(
+        "POST",
+        "/api/v1/registry/things",
+        in_scope=lambda w: Probe(
+            "grid_worker_a", body={"part_code": "33010601002000009", **_loc(w, "a")}
+        ),
+        out_of_scope=lambda w: Probe(
+            "enterprise_a", body={"part_code": "33010601002000008", **_loc(w, "a")}, expect=403
+        ),
+    )
+)
+register(
+    EndpointCase(
+        "POST",
+        "/api/v1/registry/organisations",
+        in_scope=lambda w: Probe(
+            "data_admin_a", body={"credit_code": _new_credit_code(), "name": "新企业"}
+        ),
+        out_of_scope=lambda w: Probe(
+            "resident_a", body={"credit_code": "91330106MA2H00009Y", "name": "x"}, expect=403
+        ),
+    )
+)
