@@ -11,5 +11,7 @@ urlpatterns = [
     path("i18n/", include("django.conf.urls.i18n")),
     path("admin/", admin.site.urls),
     path("accounts/", include("yiwang.accounts.urls")),
+    path("console/grids/", include("yiwang.grid.urls")),
+    path("console/registry/", include("yiwang.registry.urls")),
     path("", include("yiwang.web.urls")),
 ]
