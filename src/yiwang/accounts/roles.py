@@ -41,19 +41,28 @@ class Cap:
     ORG_MANAGE = "accounts.manage_org"
     SECURITY_MANAGE = "security.manage"
     UNMASK = "personal.unmask"
+    REGISTRY_VIEW = "registry.view"
+    REGISTRY_IMPORT = "registry.import"
     ADMIN_SITE = "admin.site"
 
 
 CAPABILITIES: dict[str, frozenset[str]] = {
     Role.RESIDENT: frozenset({Cap.PORTAL}),
     Role.ENTERPRISE: frozenset({Cap.PORTAL}),
-    Role.GRID_WORKER: frozenset({Cap.CONSOLE}),
-    Role.DEPT_STAFF: frozenset({Cap.CONSOLE}),
-    Role.DEPT_LEADER: frozenset({Cap.CONSOLE, Cap.USERS_VIEW, Cap.UNMASK}),
-    Role.OPERATOR: frozenset({Cap.CONSOLE, Cap.USERS_VIEW, Cap.UNMASK}),
-    Role.DATA_ADMIN: frozenset({Cap.CONSOLE}),
+    Role.GRID_WORKER: frozenset({Cap.CONSOLE, Cap.REGISTRY_VIEW}),
+    Role.DEPT_STAFF: frozenset({Cap.CONSOLE, Cap.REGISTRY_VIEW}),
+    Role.DEPT_LEADER: frozenset({Cap.CONSOLE, Cap.USERS_VIEW, Cap.UNMASK, Cap.REGISTRY_VIEW}),
+    Role.OPERATOR: frozenset({Cap.CONSOLE, Cap.USERS_VIEW, Cap.UNMASK, Cap.REGISTRY_VIEW}),
+    Role.DATA_ADMIN: frozenset({Cap.CONSOLE, Cap.REGISTRY_VIEW, Cap.REGISTRY_IMPORT}),
     Role.SYSADMIN: frozenset(
-        {Cap.CONSOLE, Cap.USERS_VIEW, Cap.USERS_MANAGE, Cap.ORG_MANAGE, Cap.ADMIN_SITE}
+        {
+            Cap.CONSOLE,
+            Cap.USERS_VIEW,
+            Cap.USERS_MANAGE,
+            Cap.ORG_MANAGE,
+            Cap.ADMIN_SITE,
+            Cap.REGISTRY_IMPORT,
+        }
     ),
     Role.SECADMIN: frozenset({Cap.CONSOLE, Cap.USERS_VIEW, Cap.SECURITY_MANAGE, Cap.ADMIN_SITE}),
     Role.AUDITADMIN: frozenset({Cap.CONSOLE, Cap.AUDIT_READ, Cap.AUDIT_VERIFY}),

@@ -1,4 +1,8 @@
-"""Grid reads, scoped: a grid worker sees their grids; staff the grids in their territory."""
+"""Grid reads, scoped: a grid worker sees their grids; staff the grids in their territory.
+
+Only roles with the ``registry.view`` capability see grids and the registry at all: the system,
+security and audit administrators do not (三权分立; they administer, they do not govern).
+"""
 
 from __future__ import annotations
 
@@ -15,15 +19,11 @@ from yiwang.core.errors import NotFound
 from yiwang.grid.models import Grid
 from yiwang.grid.spatial import GridIndex
 
-WHOLE_PLATFORM = {Role.SYSADMIN, Role.SECADMIN}
-
 
 def grid_scope_q(actor: User, prefix: str = "") -> Q:
     """A Q over a model with a grid FK at ``prefix`` (e.g. ``"grid__"``; ``""`` for Grid)."""
-    if not actor.is_authenticated or not actor.is_active or not actor.can(Cap.CONSOLE):
+    if not actor.is_authenticated or not actor.is_active or not actor.can(Cap.REGISTRY_VIEW):
         return Q(pk__in=[])
-    if actor.role in WHOLE_PLATFORM:
-        return Q()
     if actor.role == Role.GRID_WORKER:
         key = f"{prefix}members__user" if prefix else "members__user"
         return Q(**{key: actor})

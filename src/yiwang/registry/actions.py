@@ -26,12 +26,11 @@ WRITER_ROLES = {
     Role.DEPT_STAFF,
     Role.DEPT_LEADER,
     Role.OPERATOR,
-    Role.SYSADMIN,
 }
 
 
 def _require_writer(actor: User | None) -> None:
-    if actor is not None and (actor.role not in WRITER_ROLES or not actor.can(Cap.CONSOLE)):
+    if actor is not None and (actor.role not in WRITER_ROLES or not actor.can(Cap.REGISTRY_VIEW)):
         raise Forbidden(_("You may not change the registry."))
 
 
