@@ -6,7 +6,7 @@ from yiwang.core import testing
 
 
 @pytest.fixture
-def w(world):  # noqa: ANN001, ANN201
+def w(world):
     return testing.build_scope_world(world)
 
 
