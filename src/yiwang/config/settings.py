@@ -75,6 +75,7 @@ INSTALLED_APPS = [
     "yiwang.accounts",
     "yiwang.grid",
     "yiwang.registry",
+    "yiwang.cases",
     "yiwang.web",
 ]
 
