@@ -1,0 +1,179 @@
+"""Import jobs: create one (the upload is already on disk), run it, record it.
+
+``do_create_import_job`` and ``do_run_import_job`` are the writes the web page and the
+command line use; each import writes one audit record (who, what, which file, the counts,
+dry run or not) — never one per row.
+"""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import Any
+
+from django.conf import settings
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from yiwang.accounts.models import User
+from yiwang.accounts.roles import Cap
+from yiwang.core import audit
+from yiwang.core.errors import Forbidden, ValidationFailed
+from yiwang.core.models import AuditResult
+from yiwang.registry.importing.reading import EXTENSIONS, FileError, normalize_encoding
+from yiwang.registry.importing.runner import ImportResult, Progress, run
+from yiwang.registry.importing.schema import SCHEMAS, HeaderError
+from yiwang.registry.models import ImportJob
+
+#: Seconds between progress writes to the job row.
+PROGRESS_EVERY = 0.5
+
+
+def may_import(actor: User | None) -> bool:
+    return bool(
+        actor is not None
+        and actor.is_authenticated
+        and actor.is_active
+        and actor.can(Cap.REGISTRY_IMPORT)
+    )
+
+
+def imports_dir() -> Path:
+    d = Path(settings.DATA_DIR) / "imports"
+    d.mkdir(parents=True, exist_ok=True)
+    return d
+
+
+def report_path_for(job: ImportJob) -> Path:
+    return imports_dir() / f"{job.pk}-report.csv"
+
+
+def do_create_import_job(
+    *,
+    actor: User | None,
+    entity_type: str,
+    file_name: str,
+    file_path: str | Path,
+    encoding: str = "",
+    mapping: dict[str, str] | None = None,
+    dry_run: bool = False,
+) -> ImportJob:
+    """A pending job for a file already stored under ``$YIWANG_DATA_DIR/imports``."""
+    if actor is not None and not may_import(actor):
+        raise Forbidden(_("Only data administrators may import."))
+    errors: dict[str, list[str]] = {}
+    if entity_type not in SCHEMAS:
+        errors["entity_type"] = [_("Unknown entity type.")]
+    if Path(file_name).suffix.lower() not in EXTENSIONS:
+        errors["file"] = [_("Only .csv and .xlsx files can be imported.")]
+    try:
+        normalize_encoding(encoding)
+    except FileError as exc:
+        errors["encoding"] = [str(exc)]
+    if errors:
+        raise ValidationFailed(fields=errors)
+    return ImportJob.objects.create(
+        entity_type=entity_type,
+        file_name=Path(file_name).name[:255],
+        file_path=str(file_path),
+        encoding=encoding.strip(),
+        mapping=dict(mapping or {}),
+        dry_run=dry_run,
+        created_by=actor if actor is not None and actor.is_authenticated else None,
+    )
+
+
+def do_run_import_job(
+    *,
+    job_id: int,
+    batch_size: int = 5000,
+    on_progress: Any = None,
+    report_path: str | Path | None = None,
+) -> ImportResult | None:
+    """Run a pending job to the end, keeping its progress and counts up to date."""
+    job = ImportJob.objects.select_related("created_by").get(pk=job_id)
+    if job.status not in (ImportJob.Status.PENDING, ImportJob.Status.RUNNING):
+        return None
+    actor = job.created_by
+    job.status = ImportJob.Status.RUNNING
+    job.report_path = str(report_path or report_path_for(job))
+    job.save(update_fields=["status", "report_path"])
+    last = [0.0]
+
+    def progress(p: Progress) -> None:
+        if on_progress is not None:
+            on_progress(p)
+        now = time.monotonic()
+        if now - last[0] < PROGRESS_EVERY and p.rows < p.estimated:
+            return
+        last[0] = now
+        ImportJob.objects.filter(pk=job.pk).update(
+            total_rows=max(p.estimated, p.rows),
+            processed_rows=p.rows,
+            created_count=p.counts["accepted"],
+            updated_count=p.counts["updated"],
+            unchanged_count=p.counts["unchanged"],
+            refused_count=p.counts["refused"],
+        )
+
+    result: ImportResult | None = None
+    error = ""
+    try:
+        result = run(
+            job.entity_type,
+            job.file_path,
+            actor=actor,
+            encoding=job.encoding,
+            mapping=job.mapping or None,
+            dry_run=job.dry_run,
+            report_path=job.report_path,
+            batch_size=batch_size,
+            source=f"import:{job.pk}",
+            on_progress=progress,
+        )
+    except (FileError, HeaderError) as exc:
+        error = str(exc)
+    except Exception as exc:
+        error = _("The import stopped: %(error)s") % {"error": exc}
+        _finish(job, None, error)
+        raise
+    _finish(job, result, error)
+    return result
+
+
+def _finish(job: ImportJob, result: ImportResult | None, error: str) -> None:
+    job.refresh_from_db()
+    job.finished_at = timezone.now()
+    job.error = error
+    job.status = ImportJob.Status.FAILED if error else ImportJob.Status.DONE
+    if result is not None:
+        c = result.counts
+        job.total_rows = job.processed_rows = result.rows
+        job.created_count, job.updated_count = c["accepted"], c["updated"]
+        job.unchanged_count, job.refused_count = c["unchanged"], c["refused"]
+        if result.encoding and not job.encoding:
+            job.encoding = result.encoding
+    job.save()
+    detail: dict[str, Any] = {
+        "entity_type": job.entity_type,
+        "file_name": job.file_name,
+        "dry_run": job.dry_run,
+        "rows": job.processed_rows,
+        "accepted": job.created_count,
+        "updated": job.updated_count,
+        "unchanged": job.unchanged_count,
+        "refused": job.refused_count,
+    }
+    if result is not None:
+        detail["encoding"] = result.encoding
+        if result.failed_batches:
+            detail["failed_batches"] = result.failed_batches
+    if error:
+        detail["error"] = error[:300]
+    audit.record(
+        "registry.imported",
+        actor=job.created_by,
+        obj=job,
+        result=AuditResult.FAILED if error else AuditResult.OK,
+        detail=detail,
+    )

@@ -1,0 +1,532 @@
+"""The import loop: stream rows, clean them in batches, write each batch in one transaction.
+
+Per batch (``batch_size`` rows): clean every row; refuse duplicates of a natural key seen
+earlier in the file (naming the earlier row); convert coordinates to WGS84 and assign grids
+with vectorised calls; look the natural keys up in one query; store new rows, update changed
+ones, count unchanged ones (so re-importing a file changes nothing); write history in bulk.
+A batch that fails in the database is rolled back alone, retried once, and otherwise reported
+row by row; the other batches' work stays.
+"""
+
+from __future__ import annotations
+
+import csv
+import logging
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from django.conf import settings
+from django.db import DatabaseError, IntegrityError, transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from yiwang.accounts.roles import Cap
+from yiwang.grid.coords import to_wgs84
+from yiwang.grid.selectors import grid_ids_for, grid_index
+from yiwang.registry.history import diff
+from yiwang.registry.importing import writing
+from yiwang.registry.importing.handlers import HANDLERS, Handler, Item
+from yiwang.registry.importing.reading import open_source
+from yiwang.registry.importing.schema import SCHEMAS, match_header
+from yiwang.registry.models import Person
+
+log = logging.getLogger(__name__)
+
+STATUSES = ("accepted", "updated", "unchanged", "refused")
+
+#: Fields shown in a created/updated history entry (as the per-row actions record them).
+HISTORY_FIELDS = {
+    "person": (
+        "name",
+        "id_number",
+        "phone",
+        "sex",
+        "birth_date",
+        "household_no",
+        "home_id",
+        "tags",
+        "lng",
+        "lat",
+        "grid_id",
+    ),
+    "place": ("code", "kind", "name", "parent_id", "address", "lng", "lat", "grid_id"),
+    "thing": (
+        "part_code",
+        "class_code",
+        "name",
+        "status",
+        "owner_department_id",
+        "lng",
+        "lat",
+        "grid_id",
+    ),
+    "organisation": (
+        "kind",
+        "credit_code",
+        "name",
+        "industry_code",
+        "size_class",
+        "registered_address",
+        "founded_on",
+        "registered_capital",
+        "legal_representative",
+        "status",
+        "place_id",
+        "lng",
+        "lat",
+        "grid_id",
+    ),
+}
+LOCATION = ("lng", "lat", "coord_system", "grid_id")
+
+
+@dataclass
+class Progress:
+    rows: int
+    estimated: int
+    counts: dict[str, int]
+    elapsed: float
+
+
+@dataclass
+class ImportResult:
+    entity_type: str
+    counts: dict[str, int] = field(default_factory=lambda: dict.fromkeys(STATUSES, 0))
+    rows: int = 0
+    encoding: str = ""
+    encoding_detected: bool = False
+    ignored_columns: list[str] = field(default_factory=list)
+    failed_batches: int = 0
+    seconds: float = 0.0
+    report_path: str = ""
+    dry_run: bool = False
+
+    @property
+    def rows_per_second(self) -> float:
+        return self.rows / self.seconds if self.seconds else 0.0
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "entity_type": self.entity_type,
+            "rows": self.rows,
+            **self.counts,
+            "encoding": self.encoding,
+            "encoding_detected": self.encoding_detected,
+            "ignored_columns": self.ignored_columns,
+            "failed_batches": self.failed_batches,
+            "seconds": round(self.seconds, 3),
+            "rows_per_second": round(self.rows_per_second, 1),
+            "report_path": self.report_path,
+            "dry_run": self.dry_run,
+        }
+
+
+def default_report_path(name: str) -> Path:
+    d = Path(settings.DATA_DIR) / "imports"
+    d.mkdir(parents=True, exist_ok=True)
+    return d / f"{name}-report.csv"
+
+
+class ReportWriter:
+    """The result report: one line per refused (and, optionally, updated) row, then totals.
+    UTF-8 with BOM so Excel shows the Chinese reasons."""
+
+    HEADER = ("row", "key", "status", "field", "reason")
+
+    def __init__(self, path: Path, *, include_updated: bool = True) -> None:
+        self.path = path
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self.fh = path.open("w", encoding="utf-8-sig", newline="")
+        self.w = csv.writer(self.fh)
+        self.w.writerow(self.HEADER)
+        self.include_updated = include_updated
+
+    def items(self, items: Sequence[Item]) -> None:
+        w = self.w
+        for it in items:
+            if it.status == "refused":
+                for fld, msg in it.errors:
+                    w.writerow((it.row, it.shown_key, "refused", fld, msg))
+            elif it.status == "updated" and self.include_updated:
+                w.writerow(
+                    (it.row, it.shown_key, "updated", " ".join(sorted(it.changes or {})), "")
+                )
+
+    def totals(self, result: ImportResult) -> None:
+        self.w.writerow(())
+        for status in STATUSES:
+            self.w.writerow(("total", "", status, "", result.counts[status]))
+        self.w.writerow(("total", "", "rows", "", result.rows))
+        if result.dry_run:
+            self.w.writerow(("", "", "dry run", "", _("Dry run: nothing was written.")))
+
+    def close(self) -> None:
+        self.fh.close()
+
+
+class Importer:
+    def __init__(
+        self,
+        entity_type: str,
+        *,
+        actor: Any = None,
+        dry_run: bool = False,
+        batch_size: int = 5000,
+        source: str = "import",
+    ) -> None:
+        self.entity_type = entity_type
+        self.handler: Handler = HANDLERS[entity_type]()
+        self.model = self.handler.model
+        self.actor = actor
+        self.dry_run = dry_run
+        self.batch_size = batch_size
+        self.source = source
+        self.actor_name = getattr(actor, "username", "") or ""
+        self.seen: dict[str, int] = {}
+        self.batch_codes: dict[str, dict[str, Any]] = {}  # places made by this import
+        self.fake_pk = 0
+        self.allowed: set[int] | None = None
+        # A data admin imports into the grids of their territory; an importer who does not
+        # govern (the system admin) or the command line without --user, into any grid.
+        if actor is not None and actor.can(Cap.REGISTRY_VIEW):
+            self.allowed = set(grid_ids_for(actor))
+        self.index = grid_index()
+        self.history_fields = HISTORY_FIELDS[entity_type]
+        self.defaults = writing.model_defaults(self.model)
+        self.fields = list(self.model._meta.concrete_fields)
+        self.published: list[dict[str, Any]] = []
+
+    # --- stage 1: rows to items -------------------------------------------------------------
+    def clean(self, rows: Sequence[tuple[int, list[str]]], index: dict[str, int]) -> list[Item]:
+        h = self.handler
+        cols = list(index.items())
+        items = []
+        for n, cells in rows:
+            width = len(cells)
+            d = {f: cells[i] if i < width else "" for f, i in cols}
+            it = Item(n)
+            if any("\ufffd" in c for c in cells):
+                it.refuse(
+                    "",
+                    _(
+                        "The row holds characters that do not decode: the file is probably in "
+                        "another encoding (try GBK/GB18030 or UTF-8)."
+                    ),
+                )
+            h.clean(it, d)
+            if not it.errors and it.key:
+                first = self.seen.get(it.key)
+                if first is not None:
+                    it.refuse(
+                        h.schema.key,
+                        _("Duplicate of row %(row)d (same %(field)s).")
+                        % {"row": first, "field": h.schema.column(h.schema.key).header},
+                    )
+                else:
+                    self.seen[it.key] = n
+            items.append(it)
+        return items
+
+    def forget(self, items: Sequence[Item]) -> None:
+        """Un-see the keys these items claimed (before cleaning the same rows again)."""
+        for it in items:
+            if it.key and self.seen.get(it.key) == it.row:
+                del self.seen[it.key]
+
+    # --- stage 2: coordinates and grids -----------------------------------------------------
+    def convert(self, items: Sequence[Item]) -> None:
+        by_system: dict[str, list[Item]] = {}
+        for it in items:
+            if not it.errors and it.coords is not None and it.coords[2] != "inherit":
+                by_system.setdefault(it.coords[2], []).append(it)
+        for system, group in by_system.items():
+            xs = np.array([it.coords[0] for it in group if it.coords], dtype=np.float64)
+            ys = np.array([it.coords[1] for it in group if it.coords], dtype=np.float64)
+            wx, wy = to_wgs84(xs, ys, system)
+            for it, x, y in zip(group, wx.tolist(), wy.tolist(), strict=True):
+                it.values["lng"], it.values["lat"], it.values["coord_system"] = x, y, system
+
+    def inherit_and_assign(self, items: Sequence[Item]) -> None:
+        located = []
+        for it in items:
+            if it.errors or it.coords is None:
+                continue
+            if it.coords[2] == "inherit":
+                it.values["lng"], it.values["lat"] = it.coords[0], it.coords[1]
+                it.values.setdefault("coord_system", "wgs84")
+            located.append(it)
+        if not located:
+            return
+        xs = np.array([it.values["lng"] for it in located], dtype=np.float64)
+        ys = np.array([it.values["lat"] for it in located], dtype=np.float64)
+        gids = self.index.assign(xs, ys).tolist()
+        has_grids = bool(self.index.geoms)
+        allowed = self.allowed
+        for it, gid in zip(located, gids, strict=True):
+            if gid < 0:
+                if has_grids:
+                    it.refuse("lat", _("The location is outside the territory's grids."))
+                    continue
+                it.values["grid_id"] = None
+            elif allowed is not None and gid not in allowed:
+                it.refuse("lat", _("The location is in a grid outside your area."))
+            else:
+                it.values["grid_id"] = gid
+
+    # --- stage 3: existing rows -------------------------------------------------------------
+    def existing(self, items: Sequence[Item]) -> dict[str, dict[str, Any]]:
+        key = self.handler.key_attname
+        keys = [it.values[key] for it in items if not it.errors]
+        cols = ["pk", key, *self.handler.compare, *LOCATION]
+        out: dict[str, dict[str, Any]] = {}
+        for i in range(0, len(keys), 900):
+            for row in self.model._default_manager.filter(
+                **{f"{key}__in": keys[i : i + 900]}
+            ).values(*cols):
+                out[row[key]] = row
+        return out
+
+    # --- the batch --------------------------------------------------------------------------
+    def process(self, items: list[Item]) -> None:
+        self.convert(items)
+        found = self.existing(items)
+        h = self.handler
+        key = h.key_attname
+        new = [it for it in items if not it.errors and it.values[key] not in found]
+        for it in items:
+            if not it.errors and it.values[key] in found:
+                it.pk = found[it.values[key]]["pk"]
+        if self.dry_run:
+            for it in new:
+                self.fake_pk -= 1
+                it.pk = self.fake_pk
+        else:
+            for it, pk in zip(new, writing.allocate_ids(self.model, len(new)), strict=True):
+                it.pk = pk
+        h.resolve([it for it in items if not it.errors], self.batch_codes)
+        self.inherit_and_assign(items)
+        h.after_assign(items, self.batch_codes)
+        self.classify(items, found)
+
+    def classify(self, items: Sequence[Item], found: dict[str, dict[str, Any]]) -> None:
+        key = self.handler.key_attname
+        compare = self.handler.compare
+        model = self.model
+        hist = self.history_fields
+        need_old_phone: list[Item] = []
+        for it in items:
+            if it.errors:
+                it.status = "refused"
+                continue
+            v = it.values
+            old = found.get(v[key])
+            if old is None:
+                it.status = "accepted"
+                self.handler.fill_new(it)
+                after = {f: v[f] for f in hist if f in v}
+                it.changes = diff(model, {}, after)
+                continue
+            if (
+                self.allowed is not None
+                and old["grid_id"] is not None
+                and old["grid_id"] not in self.allowed
+            ):
+                it.refuse(
+                    self.handler.schema.key,
+                    _("The existing record is in a grid outside your area."),
+                )
+                it.status = "refused"
+                continue
+            before: dict[str, Any] = {}
+            after = {}
+            for f in compare:
+                if f in v and old[f] != v[f]:
+                    if f == "phone_index":
+                        need_old_phone.append(it)
+                        after["phone"] = v["phone"]
+                        continue
+                    before[f], after[f] = old[f], v[f]
+            if "lng" in v:
+                for f in LOCATION:
+                    if f in v and old[f] != v[f]:
+                        before[f], after[f] = old[f], v[f]
+            if not after:
+                it.status = "unchanged"
+                continue
+            it.status = "updated"
+            it.changes = diff(model, before, after)
+            it.values = {**{f: v[f] for f in after if f != "phone"}, "_after": after}
+            if "phone" in after:
+                it.values.update(phone=v["phone"], phone_index=v["phone_index"])
+        if need_old_phone:
+            pks = [it.pk or 0 for it in need_old_phone]
+            old_phones = dict(Person.objects.filter(pk__in=pks).values_list("pk", "phone"))
+            for it in need_old_phone:
+                old_phone = old_phones.get(it.pk or 0, "")
+                it.changes = {
+                    **(it.changes or {}),
+                    **diff(model, {"phone": old_phone}, {"phone": it.values["phone"]}),
+                }
+
+    # --- writes -----------------------------------------------------------------------------
+    def write(self, items: Sequence[Item]) -> None:
+        if self.dry_run:
+            return
+        now = timezone.now()
+        sealer = getattr(self.handler, "sealer", None)
+        new_rows = []
+        updates: list[tuple[dict[str, Any], int]] = []
+        history: list[tuple[int, str, dict[str, Any]]] = []
+        is_person = self.model is Person
+        has_updated_at = "updated_at" in self.defaults
+        for it in items:
+            if it.status == "accepted":
+                v = dict(it.values)
+                v["id"] = it.pk
+                if has_updated_at:
+                    v["updated_at"] = now
+                if is_person:
+                    assert sealer is not None
+                    v["id_number"] = sealer.seal(v["id_number"])
+                    phone = v.get("phone", "")
+                    v["phone"] = sealer.seal(phone) if phone else ""
+                    v["source"] = self.source
+                new_rows.append(writing.db_row(self.fields, v, self.defaults))
+                history.append((it.pk or 0, "created", it.changes or {}))
+            elif it.status == "updated":
+                v = dict(it.values)
+                v.pop("_after", None)
+                if is_person and "phone" in v:
+                    assert sealer is not None
+                    v["phone"] = sealer.seal(v["phone"]) if v["phone"] else ""
+                if has_updated_at:
+                    v["updated_at"] = now
+                if is_person:
+                    v["source"] = self.source
+                updates.append((v, it.pk or 0))
+                history.append((it.pk or 0, "updated", it.changes or {}))
+        writing.insert_rows(self.model, new_rows)
+        writing.update_rows(self.model, updates)
+        writing.insert_history(self.entity_type, history, actor=self.actor_name, source=self.source)
+        if self.entity_type == "organisation":
+            from yiwang.core import events
+
+            for it in items:
+                if it.status in ("accepted", "updated"):
+                    events.publish(
+                        "registry.organisation_changed", {"id": it.pk, "credit_code": it.key}
+                    )
+
+
+def run(
+    entity_type: str,
+    path: str | Path,
+    *,
+    actor: Any = None,
+    encoding: str = "",
+    mapping: dict[str, str] | None = None,
+    dry_run: bool = False,
+    report_path: str | Path | None = None,
+    report_updated: bool = True,
+    batch_size: int = 5000,
+    source: str = "import",
+    on_progress: Callable[[Progress], None] | None = None,
+) -> ImportResult:
+    """Import ``path`` as ``entity_type``; raises ``FileError``/``HeaderError`` when the file
+    cannot be read at all, and otherwise reports every row (see ``ImportResult``)."""
+    if entity_type not in SCHEMAS:
+        raise ValueError(f"unknown entity type {entity_type!r}")
+    t0 = time.perf_counter()
+    src = open_source(path, encoding)
+    try:
+        hm = match_header(SCHEMAS[entity_type], src.header, mapping)
+        imp = Importer(
+            entity_type, actor=actor, dry_run=dry_run, batch_size=batch_size, source=source
+        )
+        imp.handler.prepare(set(hm.index))
+        result = ImportResult(
+            entity_type,
+            encoding=src.encoding,
+            encoding_detected=src.detected,
+            ignored_columns=hm.ignored,
+            dry_run=dry_run,
+        )
+        rp = Path(report_path) if report_path else default_report_path(f"{int(time.time())}")
+        result.report_path = str(rp)
+        report = ReportWriter(rp, include_updated=report_updated)
+        try:
+            batch: list[tuple[int, list[str]]] = []
+            for row in src.rows:
+                batch.append(row)
+                if len(batch) >= batch_size:
+                    _one_batch(imp, batch, hm.index, report, result)
+                    batch = []
+                    if on_progress:
+                        on_progress(
+                            Progress(
+                                result.rows,
+                                src.estimated_rows,
+                                dict(result.counts),
+                                time.perf_counter() - t0,
+                            )
+                        )
+            if batch:
+                _one_batch(imp, batch, hm.index, report, result)
+            result.seconds = time.perf_counter() - t0
+            report.totals(result)
+        finally:
+            report.close()
+        if on_progress:
+            on_progress(Progress(result.rows, result.rows, dict(result.counts), result.seconds))
+        return result
+    finally:
+        src.close()
+
+
+def _one_batch(
+    imp: Importer,
+    rows: list[tuple[int, list[str]]],
+    index: dict[str, int],
+    report: ReportWriter,
+    result: ImportResult,
+) -> None:
+    items = imp.clean(rows, index)
+    for attempt in (1, 2):
+        try:
+            with transaction.atomic():
+                imp.process(items)
+                imp.write(items)
+            break
+        except IntegrityError as exc:
+            # Someone else wrote one of these keys meanwhile: clean and look again, once.
+            if attempt == 1:
+                log.warning("import batch at row %s: %s; retrying", rows[0][0], exc)
+                imp.forget(items)
+                items = imp.clean(rows, index)
+                continue
+            _fail(imp, items, exc, result)
+        except DatabaseError as exc:
+            _fail(imp, items, exc, result)
+            break
+    for it in items:
+        result.counts[it.status] += 1
+    result.rows += len(items)
+    report.items(items)
+
+
+def _fail(imp: Importer, items: list[Item], exc: Exception, result: ImportResult) -> None:
+    log.error("import batch failed at row %s: %s", items[0].row if items else "?", exc)
+    result.failed_batches += 1
+    msg = _("The database refused this batch (%(error)s); the row was not stored.") % {
+        "error": str(exc)[:200]
+    }
+    for it in items:
+        if it.status != "refused" or not it.errors:
+            it.errors.append(("", msg))
+        it.status = "refused"
+        if imp.batch_codes.get(it.key, {}).get("pk") == it.pk:
+            imp.batch_codes.pop(it.key, None)

@@ -1,0 +1,338 @@
+"""Bulk import: validation per row, dedupe, encodings, XLSX, dry run, idempotence, history."""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import io
+from pathlib import Path
+
+import pytest
+
+from yiwang.accounts.actions import do_add_community
+from yiwang.core.ids import make_credit_code, make_resident_id, validate_resident_id
+from yiwang.core.models import AuditRecord
+from yiwang.grid import actions as grid_actions
+from yiwang.grid.models import Grid
+from yiwang.grid.tests.factories import tiled_collection
+from yiwang.registry.importing import jobs, runner, schema
+from yiwang.registry.importing.handlers import check_resident_id
+from yiwang.registry.importing.reading import FileError, detect_encoding
+from yiwang.registry.models import ChangeRecord, ImportJob, Organisation, Person, Place, Thing
+
+HEADER = ["姓名", "身份证号", "手机号", "经度", "纬度"]
+
+
+@pytest.fixture
+def grids(world):
+    comm = do_add_community(actor=None, street=world.divisions["street_a"], seq=1, name="社区1")
+    grid_actions.do_import_grids(actor=None, data=tiled_collection([comm.code], cols=2, rows=1))
+    return list(Grid.objects.order_by("code"))
+
+
+def pid(n: int) -> str:
+    return make_resident_id("330106", dt.date(1980, 1, 1) + dt.timedelta(days=n), n % 1000)
+
+
+def write_csv(path: Path, header, rows, encoding="utf-8") -> Path:
+    buf = io.StringIO()
+    w = csv.writer(buf)
+    w.writerow(header)
+    w.writerows(rows)
+    path.write_bytes(buf.getvalue().encode(encoding))
+    return path
+
+
+def read_report(path: str) -> list[dict[str, str]]:
+    with open(path, encoding="utf-8-sig", newline="") as fh:
+        return [r for r in csv.DictReader(fh) if r["row"] not in ("", "total")]
+
+
+def read_totals(path: str) -> dict[str, int]:
+    with open(path, encoding="utf-8-sig", newline="") as fh:
+        return {r["status"]: int(r["reason"]) for r in csv.DictReader(fh) if r["row"] == "total"}
+
+
+def people_rows(g, n=3, start=0):
+    return [
+        [f"张{i}", pid(start + i), f"1390000{start + i:04d}", g.centroid_lng, g.centroid_lat]
+        for i in range(n)
+    ]
+
+
+def test_fast_id_check_agrees_with_core_validation():
+    samples = [pid(i) for i in range(50)] + [
+        "",
+        "123",
+        pid(1)[:-1] + ("0" if pid(1)[-1] != "0" else "1"),
+        "33010619801332001X",
+        "3301061980010100AX",
+        " " + pid(3).lower() + " ",
+        "110101190001010000",
+    ]
+    for raw in samples:
+        compact, birth, sex, error = check_resident_id(raw)
+        chk = validate_resident_id(raw)
+        assert (error == "") == chk.valid, raw
+        if chk.valid:
+            assert (compact, birth, sex) == (chk.value, chk.birth_date, chk.sex)
+        else:
+            assert error == chk.error
+
+
+def test_detect_encoding():
+    assert detect_encoding("姓名,身份证号\n".encode()) == "utf-8-sig"
+    assert detect_encoding("姓名,身份证号\n".encode("gbk")) == "gb18030"
+    assert detect_encoding(b"\xef\xbb\xbfname\n") == "utf-8-sig"
+
+
+def test_header_matching_and_mapping():
+    s = schema.SCHEMAS["person"]
+    hm = schema.match_header(s, ["Name", "ID Number*", "备注"])
+    assert hm.index == {"name": 0, "id_number": 1} and hm.ignored == ["备注"]
+    hm = schema.match_header(s, ["名字", "证件"], {"名字": "name", "证件": "id_number"})
+    assert hm.index == {"name": 0, "id_number": 1}
+    with pytest.raises(schema.HeaderError):
+        schema.match_header(s, ["姓名"])
+    assert schema.parse_mapping(["身份证号=id_number", "a=name,b=phone"]) == {
+        "身份证号": "id_number",
+        "a": "name",
+        "b": "phone",
+    }
+
+
+@pytest.mark.django_db
+def test_good_and_bad_people_together(world, grids, tmp_path):
+    g = grids[0]
+    rows = [
+        *people_rows(g, 3),
+        ["坏号", "330106198001010000", "", g.centroid_lng, g.centroid_lat],  # bad checksum
+        ["", pid(10), "", g.centroid_lng, g.centroid_lat],  # no name
+        ["重复", pid(0), "", g.centroid_lng, g.centroid_lat],  # duplicate of row 2
+        ["远方", pid(11), "", 0.5, 0.5],  # outside the grids
+        ["电话", pid(12), "12345", g.centroid_lng, g.centroid_lat],  # bad phone
+        ["坐标", pid(13), "", "abc", "1"],  # bad coordinates
+    ]
+    f = write_csv(tmp_path / "p.csv", HEADER, rows)
+    res = runner.run("person", f, actor=world.users["data_admin_a"], report_path=tmp_path / "r.csv")
+    assert res.counts == {"accepted": 3, "updated": 0, "unchanged": 0, "refused": 6}
+    assert Person.objects.count() == 3
+    p = Person.objects.get(
+        id_number_index=Person._meta.get_field("id_number_index").compute(pid(0))
+    )
+    assert p.id_number == pid(0) and p.phone == "13900000000" and p.grid_id == g.pk
+    assert p.birth_date == dt.date(1980, 1, 1) and p.name == "张0"
+    report = read_report(res.report_path)
+    refused = {int(r["row"]): r for r in report if r["status"] == "refused"}
+    assert set(refused) == {5, 6, 7, 8, 9, 10}
+    assert refused[5]["field"] == "id_number" and refused[5]["reason"]
+    assert refused[5]["key"].startswith("330") and "*" in refused[5]["key"]  # masked
+    assert refused[6]["field"] == "name"
+    assert "2" in refused[7]["reason"] and refused[7]["field"] == "id_number"
+    assert refused[8]["field"] == "lat"
+    assert refused[9]["field"] == "phone"
+    assert refused[10]["field"] == "lng"
+    assert ChangeRecord.objects.filter(entity_type="person", action="created").count() == 3
+    totals = read_totals(res.report_path)
+    assert totals == {"accepted": 3, "updated": 0, "unchanged": 0, "refused": 6, "rows": 9}
+
+
+@pytest.mark.django_db
+def test_reimport_is_idempotent_and_updates_make_history(world, grids, tmp_path):
+    g0, g1 = grids
+    f = write_csv(tmp_path / "p.csv", HEADER, people_rows(g0, 4))
+    first = runner.run("person", f)
+    assert first.counts["accepted"] == 4
+    again = runner.run("person", f)
+    assert again.counts == {"accepted": 0, "updated": 0, "unchanged": 4, "refused": 0}
+    assert ChangeRecord.objects.filter(entity_type="person").count() == 4
+    rows = people_rows(g0, 4)
+    rows[1][2] = "13911112222"  # new phone
+    rows[2][3], rows[2][4] = g1.centroid_lng, g1.centroid_lat  # moved
+    f2 = write_csv(tmp_path / "p2.csv", HEADER, rows)
+    third = runner.run("person", f2, source="import:test")
+    assert third.counts == {"accepted": 0, "updated": 2, "unchanged": 2, "refused": 0}
+    changed = list(ChangeRecord.objects.filter(action="updated").order_by("pk"))
+    assert len(changed) == 2
+    assert changed[0].changes["phone"] == ["139****0001", "139****2222"]
+    assert changed[0].source == "import:test"
+    assert "grid_id" in changed[1].changes and "lng" in changed[1].changes
+    moved = Person.objects.get(pk=changed[1].entity_id)
+    assert moved.grid_id == g1.pk and moved.phone == "13900000002"
+    assert Person.objects.get(pk=changed[0].entity_id).phone == "13911112222"
+    report = read_report(third.report_path)
+    assert [r["status"] for r in report] == ["updated", "updated"]
+
+
+@pytest.mark.django_db
+def test_dry_run_writes_nothing(world, grids, tmp_path):
+    f = write_csv(tmp_path / "p.csv", HEADER, people_rows(grids[0], 3))
+    res = runner.run("person", f, dry_run=True)
+    assert res.counts["accepted"] == 3
+    assert Person.objects.count() == 0 and ChangeRecord.objects.count() == 0
+
+
+@pytest.mark.django_db
+def test_gbk_file_is_detected_and_explicit_encoding_works(world, grids, tmp_path):
+    f = write_csv(tmp_path / "gbk.csv", HEADER, people_rows(grids[0], 2), encoding="gbk")
+    res = runner.run("person", f)
+    assert res.encoding == "gb18030" and res.encoding_detected and res.counts["accepted"] == 2
+    assert set(Person.objects.values_list("name", flat=True)) == {"张0", "张1"}
+    f2 = write_csv(tmp_path / "gbk2.csv", HEADER, people_rows(grids[0], 2, 5), encoding="gbk")
+    res = runner.run("person", f2, encoding="GBK")
+    assert res.encoding == "gb18030" and not res.encoding_detected
+    assert res.counts["accepted"] == 2
+
+
+@pytest.mark.django_db
+def test_wrong_explicit_encoding_is_reported_per_row(world, grids, tmp_path):
+    rows = [["张三", pid(1), "", grids[0].centroid_lng, grids[0].centroid_lat]]
+    f = write_csv(tmp_path / "gbk.csv", ["name", "id_number", "phone", "lng", "lat"], rows, "gbk")
+    res = runner.run("person", f, encoding="utf-8")
+    assert res.counts["refused"] == 1 and Person.objects.count() == 0
+    assert "GBK" in read_report(res.report_path)[0]["reason"]
+
+
+@pytest.mark.django_db
+def test_xlsx_import(world, grids, tmp_path):
+    from openpyxl import Workbook
+
+    wb = Workbook()
+    ws = wb.active
+    ws.append(HEADER)
+    for r in people_rows(grids[0], 2):
+        ws.append(r)
+    ws.append(["数字号", 330106198001010000, "", grids[0].centroid_lng, grids[0].centroid_lat])
+    f = tmp_path / "p.xlsx"
+    wb.save(f)
+    res = runner.run("person", f)
+    assert res.counts["accepted"] == 2 and res.counts["refused"] == 1
+
+
+@pytest.mark.django_db
+def test_unreadable_files_fail_clearly(tmp_path):
+    bad = tmp_path / "x.txt.json"
+    bad.write_text("{}")
+    with pytest.raises(FileError):
+        runner.run("person", bad)
+    empty = tmp_path / "e.csv"
+    empty.write_bytes(b"")
+    with pytest.raises(FileError):
+        runner.run("person", empty)
+    nohead = write_csv(tmp_path / "h.csv", ["foo", "bar"], [["1", "2"]])
+    with pytest.raises(schema.HeaderError):
+        runner.run("person", nohead)
+
+
+@pytest.mark.django_db
+def test_places_with_parents_in_the_same_file(world, grids, tmp_path):
+    g = grids[0]
+    header = ["地点编码", "类型", "名称", "上级地点编码", "经度", "纬度"]
+    rows = [
+        ["P1", "compound", "西苑", "", g.centroid_lng, g.centroid_lat],
+        ["P1-1", "楼栋", "西苑1幢", "P1", "", ""],  # zh-Hans label, inherits coordinates
+        ["P1-1-1", "unit", "1单元", "P1-1", "", ""],
+        ["P9-1", "building", "孤楼", "P9", "", ""],  # unknown parent
+        ["P2", "castle", "城堡", "", g.centroid_lng, g.centroid_lat],  # unknown kind
+    ]
+    f = write_csv(tmp_path / "pl.csv", header, rows)
+    res = runner.run("place", f, batch_size=2)
+    assert res.counts["accepted"] == 3 and res.counts["refused"] == 2
+    unit = Place.objects.get(code="P1-1-1")
+    assert unit.parent.code == "P1-1" and unit.parent.parent.code == "P1"
+    assert unit.grid_id == g.pk and unit.lng == g.centroid_lng
+    assert Place.objects.get(code="P1-1").kind == "building"
+    # People point at places by code.
+    pf = write_csv(
+        tmp_path / "p.csv",
+        ["name", "id_number", "home"],
+        [["住户", pid(1), "P1-1-1"], ["无家", pid(2), "NOPE"]],
+    )
+    res = runner.run("person", pf)
+    assert res.counts["accepted"] == 1 and res.counts["refused"] == 1
+    p = Person.objects.get()
+    assert p.home_id == unit.pk and p.grid_id == g.pk
+
+
+@pytest.mark.django_db
+def test_things(world, grids, tmp_path):
+    g = grids[0]
+    header = ["部件标识码", "名称", "状态", "权属部门编码", "经度", "纬度"]
+    rows = [
+        ["33010601001000001", "井盖", "normal", "330106-cgj", g.centroid_lng, g.centroid_lat],
+        ["33010601001000002", "", "损坏", "", g.centroid_lng, g.centroid_lat],
+        ["3301060100100000", "短", "normal", "", g.centroid_lng, g.centroid_lat],
+        ["33010601001000003", "无坐标", "normal", "", "", ""],
+        ["33010601001000004", "x", "normal", "nope", g.centroid_lng, g.centroid_lat],
+    ]
+    res = runner.run("thing", write_csv(tmp_path / "t.csv", header, rows))
+    assert res.counts["accepted"] == 2 and res.counts["refused"] == 3
+    t = Thing.objects.get(part_code="33010601001000002")
+    assert t.class_code == "01001" and t.status == "damaged" and t.name == "01001"
+    assert Thing.objects.get(part_code="33010601001000001").owner_department is not None
+
+
+@pytest.mark.django_db
+def test_organisations(world, grids, tmp_path):
+    from yiwang.core.codetables import import_industry
+
+    import_industry(actor=None)
+    g = grids[0]
+    good = make_credit_code("330106", "MA2H00001")
+    header = ["统一社会信用代码", "名称", "行业代码", "成立日期", "注册资本", "经度", "纬度"]
+    rows = [
+        [good, "示例科技有限公司", "I6510", "2019-06-01", "500", g.centroid_lng, g.centroid_lat],
+        ["91330106MA2H00001X", "坏码", "I6510", "", "", "", ""],
+        [make_credit_code("330106", "MA2H00002"), "坏行业", "Z9999", "", "", "", ""],
+        [make_credit_code("330106", "MA2H00003"), "坏日期", "", "2019-13-01", "x", "", ""],
+        [good.lower(), "重复", "", "", "", "", ""],
+    ]
+    res = runner.run("organisation", write_csv(tmp_path / "o.csv", header, rows))
+    assert res.counts["accepted"] == 1 and res.counts["refused"] == 4
+    org = Organisation.objects.get()
+    assert org.credit_code == good and float(org.registered_capital) == 500.0
+    report = read_report(res.report_path)
+    fields = {(int(r["row"]), r["field"]) for r in report}
+    assert {(3, "credit_code"), (4, "industry_code"), (5, "founded_on")} <= fields
+    assert (5, "registered_capital") in fields and (6, "credit_code") in fields
+    again = runner.run("organisation", write_csv(tmp_path / "o.csv", header, rows[:1]))
+    assert again.counts["unchanged"] == 1
+
+
+@pytest.mark.django_db
+def test_job_audits_once_and_keeps_counts(world, grids, tmp_path):
+    actor = world.users["data_admin_a"]
+    rows = [*people_rows(grids[0], 3), ["坏", "1", "", "", ""]]
+    f = write_csv(tmp_path / "p.csv", HEADER, rows)
+    before = AuditRecord.objects.count()
+    job = jobs.do_create_import_job(
+        actor=actor, entity_type="person", file_name="p.csv", file_path=str(f)
+    )
+    jobs.do_run_import_job(job_id=job.pk)
+    job.refresh_from_db()
+    assert job.status == ImportJob.Status.DONE
+    assert (job.created_count, job.refused_count, job.processed_rows) == (3, 1, 4)
+    assert job.report_path.endswith(f"imports/{job.pk}-report.csv")
+    assert AuditRecord.objects.count() == before + 1
+    rec = AuditRecord.objects.order_by("-seq").first()
+    assert rec.event == "registry.imported" and rec.detail["accepted"] == 3
+    assert rec.actor == actor.username
+    assert ChangeRecord.objects.filter(source=f"import:{job.pk}").count() == 3
+
+
+@pytest.mark.django_db
+def test_data_admin_of_another_district_cannot_import_into_this_one(world, grids, tmp_path):
+    f = write_csv(tmp_path / "p.csv", HEADER, people_rows(grids[0], 2))
+    res = runner.run("person", f, actor=world.users["data_admin_b"])
+    assert res.counts["refused"] == 2 and Person.objects.count() == 0
+
+
+def test_templates():
+    data = schema.template_csv("person")
+    assert data.startswith(b"\xef\xbb\xbf")
+    header = data.decode("utf-8-sig").splitlines()[0].split(",")
+    assert header[:2] == ["姓名*", "身份证号*"]
+    from openpyxl import load_workbook
+
+    wb = load_workbook(io.BytesIO(schema.template_xlsx("organisation")))
+    assert next(wb.worksheets[0].iter_rows(values_only=True))[0] == "统一社会信用代码*"
