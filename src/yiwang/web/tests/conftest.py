@@ -1,34 +1,34 @@
 """Browser fixtures: pytest-playwright driving Debian's Chromium against pytest-django's
-live server. Playwright's own browser downloads are never used."""
+live server. Playwright's own browser downloads are never used. The helpers are in
+browser.py (import them from there); they are re-exported here too."""
 
 from __future__ import annotations
 
-import contextlib
 import os
-import re
-from dataclasses import dataclass, field
-from pathlib import Path
 
 import pytest
+
+from yiwang.web.tests.browser import (
+    CHROMIUM,
+    CHROMIUM_ARGS,
+    CSP_CONSOLE,
+    NO_CHROMIUM,
+    RECORD_CSP_VIOLATIONS,
+    Shell,
+)
+
+__all__ = [
+    "CHROMIUM",
+    "CHROMIUM_ARGS",
+    "CSP_CONSOLE",
+    "NO_CHROMIUM",
+    "RECORD_CSP_VIOLATIONS",
+    "Shell",
+]
 
 # Playwright's sync API runs an event loop in this thread; Django would otherwise refuse
 # the ORM calls the tests make (seeding, checking audit rows) as "async unsafe".
 os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
-
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
-NO_CHROMIUM = (
-    f"{CHROMIUM} is absent: browser tests drive Debian's Chromium (apt-get install chromium "
-    "fonts-noto-cjk); Playwright's bundled browsers are never downloaded"
-)
 
 
 def pytest_collection_modifyitems(config, items):
@@ -56,71 +56,6 @@ def browser_context_args(browser_context_args):
         "timezone_id": "Asia/Shanghai",
         "viewport": {"width": 1280, "height": 900},
     }
-
-
-# Chromium reports a blocked inline script, style or eval as a console error starting
-# "Refused to …" and naming the Content Security Policy; the DOM also fires
-# `securitypolicyviolation`, which an init script (run by the browser, outside the page's CSP)
-# records in window.__cspViolations.
-CSP_CONSOLE = re.compile(r"Content Security Policy|Refused to (execute|load|apply|evaluate)")
-RECORD_CSP_VIOLATIONS = """
-window.__cspViolations = [];
-document.addEventListener("securitypolicyviolation", (e) => {
-  window.__cspViolations.push(`${e.violatedDirective} ${e.blockedURI || "inline"}`);
-});
-"""
-
-
-@dataclass
-class Shell:
-    """A page on the live server, with everything worth failing a test over recorded."""
-
-    page: object
-    url: str
-    console_errors: list[str] = field(default_factory=list)
-    page_errors: list[str] = field(default_factory=list)
-    foreign_requests: list[str] = field(default_factory=list)
-    dom_csp: list[str] = field(default_factory=list)
-
-    def goto(self, path: str):
-        self.collect_dom_csp()
-        return self.page.goto(self.url + path)
-
-    def collect_dom_csp(self) -> None:
-        # Take (and empty) the page's list; a page mid-navigation has nothing to give.
-        with contextlib.suppress(Exception):
-            self.dom_csp += self.page.evaluate("(window.__cspViolations || []).splice(0)")
-
-    @property
-    def csp_violations(self) -> list[str]:
-        self.collect_dom_csp()
-        return [m for m in self.console_errors if CSP_CONSOLE.search(m)] + self.dom_csp
-
-    def log_in(self, username: str, password: str | None = None) -> None:
-        from yiwang.demo import DEMO_PASSWORD
-
-        self.goto("/accounts/login/")
-        self.page.fill("#id_username", username)
-        self.page.fill("#id_password", password or DEMO_PASSWORD)
-        self.collect_dom_csp()
-        with self.page.expect_navigation():
-            self.page.click("button[type=submit]")
-
-    def log_out(self) -> None:
-        with self.page.expect_navigation():
-            self.page.get_by_test_id("logout").click()
-
-    def nav_keys(self) -> list[str]:
-        return self.page.locator("[data-nav]").evaluate_all("els => els.map(e => e.dataset.nav)")
-
-    def nav_labels(self) -> list[str]:
-        return [t.strip() for t in self.page.locator("[data-nav]").all_inner_texts()]
-
-    def assert_clean(self) -> None:
-        """No CSP violation, no uncaught script error, nothing fetched from elsewhere."""
-        assert self.csp_violations == [], self.csp_violations
-        assert self.page_errors == [], self.page_errors
-        assert self.foreign_requests == [], f"requests off the server: {self.foreign_requests}"
 
 
 @pytest.fixture
