@@ -277,3 +277,37 @@ def test_the_csp_detector_catches_an_inline_script(shell):
     shell.goto("/csp-probe/")
     assert shell.page.title() != "ran"
     assert shell.csp_violations, "the inline script was blocked but not reported"
+
+
+def test_htmx_errors_from_json_and_from_the_network_are_shown_by_the_form(shell):
+    """yiwang.js: a JSON error ({"message", "fields"}) shows its message and field messages and
+    marks the field; a request that never reaches the server says so."""
+    shell.log_in("leader")
+    page = shell.page
+    shell.goto(f"/console/users/{user('staff').pk}/")
+    form = page.locator("form[data-unmask=phone]")
+    purpose = form.locator("input[name=purpose]")
+    box = page.get_by_test_id("htmx-error")
+
+    page.route(
+        "**/unmask/",
+        lambda route: route.fulfill(
+            status=422,
+            content_type="application/json",
+            body='{"code": "validation_error", "message": "部分字段填写有误。",'
+            ' "fields": {"purpose": ["请说明用途。"]}}',
+        ),
+    )
+    purpose.fill("核实联系方式")
+    form.locator("button").click()
+    expect(box).to_contain_text("部分字段填写有误。")
+    expect(box.locator("li")).to_have_text(["请说明用途。"])
+    expect(purpose).to_have_attribute("aria-invalid", "true")
+
+    page.unroute("**/unmask/")
+    page.route("**/unmask/", lambda route: route.abort("connectionrefused"))
+    form.locator("button").click()
+    expect(box).to_have_text("无法连接服务器，请检查网络连接后重试。")
+    expect(purpose).not_to_have_attribute("aria-invalid", "true")
+    expect(page.get_by_test_id("masked-phone")).to_have_text(re.compile(r"^\d{3}\*{4}\d{4}$"))
+    shell.assert_clean()
