@@ -77,3 +77,40 @@ register(
         ),
     )
 )
+
+
+# --- Pages: the grid map, its GeoJSON feed and the grid profile -------------------------------
+def _code(w: Any, key: str) -> str:
+    return str(w.divisions[key].code)
+
+
+register(
+    EndpointCase(
+        "GET",
+        "/console/grids/",
+        in_scope=lambda w: Probe("grid_worker_a", query={"street": _code(w, "street_a")}),
+        out_of_scope=lambda w: Probe(
+            "grid_worker_b", query={"street": _code(w, "street_a")}, expect=404
+        ),
+        note="drilling into a street without a grid in scope is not disclosed",
+    )
+)
+register(
+    EndpointCase(
+        "GET",
+        "/console/grids/map.geojson",
+        in_scope=lambda w: Probe("grid_worker_a", query={"community": _code(w, "community_a")}),
+        out_of_scope=lambda w: Probe(
+            "operator_b", query={"community": _code(w, "community_a")}, expect=404
+        ),
+    )
+)
+register(
+    EndpointCase(
+        "GET",
+        "/console/grids/{grid_id}/",
+        in_scope=lambda w: Probe("grid_worker_a", {"grid_id": _g(w, "grid_a")}),
+        out_of_scope=lambda w: Probe("grid_worker_a", {"grid_id": _g(w, "grid_a2")}, expect=404),
+        note="a grid worker sees the profile of their own grid, not the neighbour's",
+    )
+)

@@ -169,3 +169,39 @@ register(
         ),
     )
 )
+
+
+# --- Pages: staff lists and entity pages ------------------------------------------------------
+register(
+    EndpointCase(
+        "GET",
+        "/console/registry/",
+        in_scope=lambda w: Probe("grid_worker_a"),
+        out_of_scope=lambda w: Probe("resident_a", expect=404),
+    )
+)
+for plural, singular in (
+    ("people", "person"),
+    ("places", "place"),
+    ("things", "thing"),
+    ("organisations", "org"),
+):
+    register(
+        EndpointCase(
+            "GET",
+            f"/console/registry/{plural}/",
+            in_scope=lambda w: Probe("grid_worker_a"),
+            out_of_scope=lambda w: Probe("auditadmin_a", expect=404),
+            note="lists are scoped rows; roles without registry.view get no page at all",
+        )
+    )
+    register(
+        EndpointCase(
+            "GET",
+            f"/console/registry/{plural}/{{pk}}/",
+            in_scope=lambda w, s=singular: Probe("grid_worker_a", {"pk": _e(w, f"{s}_a")}),
+            out_of_scope=lambda w, s=singular: Probe(
+                "grid_worker_b", {"pk": _e(w, f"{s}_a")}, expect=404
+            ),
+        )
+    )

@@ -1,0 +1,321 @@
+"""Registry pages for staff: lists of people, places, city parts and organisations with filters,
+and entity pages with their relations and change history.
+
+Every read goes through the scoped selectors (a grid worker sees their grids, a community its
+grids, a street its communities); an entity outside scope is a 404. Personal data is shown
+masked; a person's page is an audited read (``access_entity``), and so is a search by ID number
+or phone.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from typing import Any
+
+from django.core.exceptions import FieldDoesNotExist
+from django.core.paginator import Paginator
+from django.db.models import Model, Q, QuerySet
+from django.http import HttpResponse
+from django.shortcuts import render
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+
+from yiwang.accounts.roles import Cap
+from yiwang.accounts.types import AuthedRequest
+from yiwang.core import audit
+from yiwang.core.personal import blind_index_for, normalize_phone
+from yiwang.grid.selectors import list_grids_for
+from yiwang.registry import selectors
+from yiwang.registry.models import Organisation, Person, Place, Thing
+from yiwang.web.views import requires
+
+PAGE_SIZE = 50
+TIMELINE_LIMIT = 100
+RELATED_LIMIT = 50
+#: Above this many grids in scope the grid filter is a text box instead of a list.
+GRID_CHOICES_MAX = 300
+PHONE = re.compile(r"1\d{10}")
+
+ACTIONS = {
+    "created": gettext_lazy("Created"),
+    "updated": gettext_lazy("Updated"),
+    "deleted": gettext_lazy("Deleted"),
+    "moved": gettext_lazy("Moved"),
+}
+RELATION_LABELS = {
+    "grid": gettext_lazy("Grid"),
+    "home": gettext_lazy("Residence"),
+    "place": gettext_lazy("Place"),
+    "parent": gettext_lazy("Parent place"),
+    "owner_department": gettext_lazy("Owner department"),
+}
+
+
+# --- Shared helpers ---------------------------------------------------------------------------
+def _grid_filter(request: AuthedRequest, qs: QuerySet[Any]) -> tuple[QuerySet[Any], dict[str, Any]]:
+    code = request.GET.get("grid", "").strip()
+    if code:
+        qs = qs.filter(grid__code=code)
+    grids = list(list_grids_for(request.user).values_list("code", "name")[: GRID_CHOICES_MAX + 1])
+    return qs, {
+        "grid": code,
+        "grid_choices": grids if len(grids) <= GRID_CHOICES_MAX else None,
+    }
+
+
+def _choice(request: AuthedRequest, name: str, choices: Any) -> str:
+    value = request.GET.get(name, "")
+    return value if value in choices.values else ""
+
+
+def _page(request: AuthedRequest, qs: QuerySet[Any]) -> Any:
+    return Paginator(qs, PAGE_SIZE).get_page(request.GET.get("page"))
+
+
+def _in_scope(lister: Callable[[Any], QuerySet[Any]], actor: Any, pk: int | None) -> bool:
+    return pk is not None and lister(actor).filter(pk=pk).exists()
+
+
+def _label(model: type[Model], name: str) -> str:
+    base = name[:-3] if name.endswith("_id") else name
+    if base in RELATION_LABELS:
+        return str(RELATION_LABELS[base])
+    try:
+        f = model._meta.get_field(base)
+    except FieldDoesNotExist:  # a field since removed from the model
+        return name
+    return str(getattr(f, "verbose_name", name))
+
+
+def _shown(model: type[Model], name: str, value: Any, grid_codes: dict[int, str]) -> str:
+    if value is None or value == "":
+        return "—"
+    if name == "grid_id":
+        return grid_codes.get(value, f"#{value}")
+    if name.endswith("_id"):
+        return f"#{value}"
+    try:
+        f: Any = model._meta.get_field(name)
+    except FieldDoesNotExist:
+        f = None
+    if f is not None and getattr(f, "choices", None):
+        return str(dict(f.flatchoices).get(value, value))
+    if isinstance(value, bool):
+        return _("Yes") if value else _("No")
+    if isinstance(value, list):
+        return "、".join(map(str, value)) or "—"
+    return str(value)
+
+
+def timeline_rows(actor: Any, model: type[Model], entity: str, pk: int) -> dict[str, Any]:
+    """The entity's change records, newest first, with field labels and display values.
+    Before/after values were masked when the record was written."""
+    records = list(selectors.timeline(entity, pk)[: TIMELINE_LIMIT + 1])
+    grid_ids = {v for r in records for v in (r.changes.get("grid_id") or []) if isinstance(v, int)}
+    codes = dict(list_grids_for(actor).filter(pk__in=grid_ids).values_list("pk", "code"))
+    rows = []
+    for r in records[:TIMELINE_LIMIT]:
+        changes = []
+        for name, pair in sorted(r.changes.items()):
+            before, after = pair if isinstance(pair, list) and len(pair) == 2 else (None, pair)
+            changes.append(
+                {
+                    "field": _label(model, name),
+                    "before": _shown(model, name, before, codes),
+                    "after": _shown(model, name, after, codes),
+                }
+            )
+        rows.append({"record": r, "action": ACTIONS.get(r.action, r.action), "changes": changes})
+    return {"timeline": rows, "timeline_more": len(records) > TIMELINE_LIMIT}
+
+
+# --- Index ------------------------------------------------------------------------------------
+@requires(Cap.REGISTRY_VIEW)
+def index(request: AuthedRequest) -> HttpResponse:
+    actor = request.user
+    sections = [
+        ("people", _("People"), "registry:people", selectors.list_people_for(actor).count()),
+        ("places", _("Places"), "registry:places", selectors.list_places_for(actor).count()),
+        ("things", _("City parts"), "registry:things", selectors.list_things_for(actor).count()),
+        (
+            "organisations",
+            _("Organisations"),
+            "registry:organisations",
+            selectors.list_organisations_for(actor).count(),
+        ),
+    ]
+    return render(request, "registry/index.html", {"sections": sections})
+
+
+# --- People -----------------------------------------------------------------------------------
+def _search_people(
+    request: AuthedRequest, qs: QuerySet[Person], q: str
+) -> tuple[QuerySet[Person], str]:
+    """Exact search through the blind index: a mobile number, else an ID number."""
+    digits = normalize_phone(q)
+    if PHONE.fullmatch(digits) and len(re.sub(r"\D", "", q)) in {11, 13}:
+        by, field = "phone", "phone_index"
+    else:
+        by, field = "id_number", "id_number_index"
+    qs = qs.filter(**{field: blind_index_for(Person, field, q)})
+    audit.record(
+        "personal.search",
+        actor=request.user,
+        object_type="registry.person",
+        fields=[by],
+        purpose="registry search",
+        detail={"by": by, "found": qs.count()},
+    )
+    return qs, by
+
+
+@requires(Cap.REGISTRY_VIEW)
+def people(request: AuthedRequest) -> HttpResponse:
+    actor = request.user
+    qs, ctx = _grid_filter(request, selectors.list_people_for(actor).select_related("home__parent"))
+    q = request.GET.get("q", "").strip()
+    searched_by = ""
+    if q:
+        qs, searched_by = _search_people(request, qs, q)
+    ctx.update(
+        {
+            "page": _page(request, qs.order_by("grid__code", "pk")),
+            "q": q,
+            "searched_by": searched_by,
+            "show_tags": selectors.may_see_tags(actor),
+        }
+    )
+    return render(request, "registry/people.html", ctx)
+
+
+@requires(Cap.REGISTRY_VIEW)
+def person_detail(request: AuthedRequest, pk: int) -> HttpResponse:
+    actor = request.user
+    person: Person = selectors.access_entity(
+        actor, "person", pk, purpose=request.GET.get("purpose", "").strip()[:200]
+    )
+    organisations = [
+        {
+            "name": e.organisation.name,
+            "pk": e.organisation_id,
+            "linked": _in_scope(selectors.list_organisations_for, actor, e.organisation_id),
+            "since": e.since,
+        }
+        for e in person.employments.select_related("organisation")[:RELATED_LIMIT]
+    ]
+    ctx = {
+        "person": person,
+        "show_tags": selectors.may_see_tags(actor),
+        "home_linked": _in_scope(selectors.list_places_for, actor, person.home_id),
+        "organisations": organisations,
+        **timeline_rows(actor, Person, "person", person.pk),
+    }
+    return render(request, "registry/person.html", ctx)
+
+
+# --- Places -----------------------------------------------------------------------------------
+@requires(Cap.REGISTRY_VIEW)
+def places(request: AuthedRequest) -> HttpResponse:
+    qs, ctx = _grid_filter(request, selectors.list_places_for(request.user))
+    q = request.GET.get("q", "").strip()
+    kind = _choice(request, "kind", Place.Kind)
+    if q:
+        qs = qs.filter(Q(name__icontains=q) | Q(code__icontains=q))
+    if kind:
+        qs = qs.filter(kind=kind)
+    ctx.update(
+        {
+            "page": _page(request, qs.order_by("code")),
+            "q": q,
+            "kind": kind,
+            "kinds": Place.Kind.choices,
+        }
+    )
+    return render(request, "registry/places.html", ctx)
+
+
+@requires(Cap.REGISTRY_VIEW)
+def place_detail(request: AuthedRequest, pk: int) -> HttpResponse:
+    actor = request.user
+    place: Place = selectors.access_entity(actor, "place", pk)
+    residents = selectors.list_people_for(actor).filter(home=place).order_by("pk")
+    ctx = {
+        "place": place,
+        "parent_linked": _in_scope(selectors.list_places_for, actor, place.parent_id),
+        "children": selectors.list_places_for(actor).filter(parent=place)[:RELATED_LIMIT],
+        "residents": residents[:RELATED_LIMIT],
+        "resident_count": residents.count(),
+        "organisations": selectors.list_organisations_for(actor).filter(place=place)[
+            :RELATED_LIMIT
+        ],
+        **timeline_rows(actor, Place, "place", place.pk),
+    }
+    return render(request, "registry/place.html", ctx)
+
+
+# --- Things (city parts) ----------------------------------------------------------------------
+@requires(Cap.REGISTRY_VIEW)
+def things(request: AuthedRequest) -> HttpResponse:
+    qs, ctx = _grid_filter(request, selectors.list_things_for(request.user))
+    q = request.GET.get("q", "").strip()
+    status = _choice(request, "status", Thing.Status)
+    if q:
+        qs = qs.filter(Q(name__icontains=q) | Q(part_code__startswith=q) | Q(class_code=q))
+    if status:
+        qs = qs.filter(status=status)
+    ctx.update(
+        {
+            "page": _page(request, qs.order_by("part_code")),
+            "q": q,
+            "status": status,
+            "statuses": Thing.Status.choices,
+        }
+    )
+    return render(request, "registry/things.html", ctx)
+
+
+@requires(Cap.REGISTRY_VIEW)
+def thing_detail(request: AuthedRequest, pk: int) -> HttpResponse:
+    thing: Thing = selectors.access_entity(request.user, "thing", pk)
+    ctx = {"thing": thing, **timeline_rows(request.user, Thing, "thing", thing.pk)}
+    return render(request, "registry/thing.html", ctx)
+
+
+# --- Organisations ----------------------------------------------------------------------------
+@requires(Cap.REGISTRY_VIEW)
+def organisations(request: AuthedRequest) -> HttpResponse:
+    qs, ctx = _grid_filter(request, selectors.list_organisations_for(request.user))
+    q = request.GET.get("q", "").strip()
+    kind = _choice(request, "kind", Organisation.Kind)
+    status = _choice(request, "status", Organisation.Status)
+    if q:
+        qs = qs.filter(Q(name__icontains=q) | Q(credit_code__iexact=q))
+    if kind:
+        qs = qs.filter(kind=kind)
+    if status:
+        qs = qs.filter(status=status)
+    ctx.update(
+        {
+            "page": _page(request, qs.order_by("name", "pk")),
+            "q": q,
+            "kind": kind,
+            "kinds": Organisation.Kind.choices,
+            "status": status,
+            "statuses": Organisation.Status.choices,
+        }
+    )
+    return render(request, "registry/organisations.html", ctx)
+
+
+@requires(Cap.REGISTRY_VIEW)
+def organisation_detail(request: AuthedRequest, pk: int) -> HttpResponse:
+    actor = request.user
+    org: Organisation = selectors.access_entity(actor, "organisation", pk)
+    ctx = {
+        "org": org,
+        "place_linked": _in_scope(selectors.list_places_for, actor, org.place_id),
+        "employee_count": org.employments.count(),
+        **timeline_rows(actor, Organisation, "organisation", org.pk),
+    }
+    return render(request, "registry/organisation.html", ctx)
