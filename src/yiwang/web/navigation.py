@@ -22,7 +22,7 @@ NAV: list[NavItem] = [
     NavItem("portal", _("Services"), "web:portal", Cap.PORTAL),
     NavItem("console", _("Workbench"), "web:console", Cap.CONSOLE),
     NavItem("grids", _("Grid map"), "grid:map", Cap.REGISTRY_VIEW),
-    NavItem("registry", _("Registry"), "registry:people", Cap.REGISTRY_VIEW),
+    NavItem("registry", _("Registry"), "registry:index", Cap.REGISTRY_VIEW),
     NavItem("users", _("People and departments"), "web:users", Cap.USERS_VIEW),
     NavItem("audit", _("Audit log"), "web:audit", Cap.AUDIT_READ),
     NavItem("security", _("Security"), "web:security", Cap.SECURITY_MANAGE),
