@@ -202,7 +202,9 @@ class _Run:
         self.decisions = decisions or {}
         self.cache = cache
         self.values: dict[str, Truth] = {}
+        self.groups: dict[int, Truth] = {}
         self.satisfied: dict[str, Truth] = {}  # value with the polarity of the tree applied
+        self.moot: set[str] = set()
 
     def atom(self, ba: BoundAtom) -> Truth:
         a = ba.atom
@@ -222,26 +224,49 @@ class _Run:
             return r
         return bool(ba.test(v))
 
-    def node(self, n: Node, negated: bool, trace: bool) -> tuple[Truth, dict[str, Any] | None]:
+    def node(self, n: Node, trace: bool) -> tuple[Truth, dict[str, Any] | None]:
         if isinstance(n, Atom):
             ba = self.bound.atoms[n.id]
             v = self.atom(ba)
             self.values[n.id] = v
-            self.satisfied[n.id] = (not v if v is not None else None) if negated else v
             return v, (self.atom_trace(ba, v) if trace else None)
         if isinstance(n, Not):
-            v, t = self.node(n.child, not negated, trace)
+            v, t = self.node(n.child, trace)
             out = kleene_not(v)
+            self.groups[id(n)] = out
             return out, (self.group_trace(n, out, [t]) if t is not None else None)
         vals: list[Truth] = []
         traces: list[dict[str, Any]] = []
         for c in n.children:
-            v, t = self.node(c, negated, trace)
+            v, t = self.node(c, trace)
             vals.append(v)
             if t is not None:
                 traces.append(t)
         out = kleene_all(vals) if n.op == "all" else kleene_any(vals)
+        self.groups[id(n)] = out
         return out, (self.group_trace(n, out, traces) if trace else None)
+
+    def value_of(self, n: Node) -> Truth:
+        return self.values.get(n.id) if isinstance(n, Atom) else self.groups.get(id(n))
+
+    def mark(self, n: Node, negated: bool = False, moot: bool = False) -> None:
+        """Each atom's value seen from the rule (negations applied) and whether it is moot:
+        inside an alternative (an ``any``, or an ``all`` under ``not``) already satisfied."""
+        if isinstance(n, Atom):
+            v = self.values.get(n.id)
+            self.satisfied[n.id] = (None if v is None else not v) if negated else v
+            if moot:
+                self.moot.add(n.id)
+            return
+        if isinstance(n, Not):
+            self.mark(n.child, not negated, moot)
+            return
+        alternative = (n.op == "any") != negated
+        v = self.value_of(n)
+        seen = (None if v is None else not v) if negated else v
+        child_moot = moot or (alternative and seen is True)
+        for c in n.children:
+            self.mark(c, negated, child_moot)
 
     def atom_trace(self, ba: BoundAtom, v: Truth) -> dict[str, Any]:
         a = ba.atom
@@ -408,11 +433,12 @@ def evaluate(
     nf: Mapping[str, FactValue] = facts if normalized else rule.catalog.normalize(facts, as_of)
     bound = bind(rule, as_of)
     run = _Run(bound, nf, decisions, cache)
-    verdict, when_trace = run.node(rule.when, False, trace)
+    verdict, when_trace = run.node(rule.when, trace)
+    run.mark(rule.when)
     bonus_out: list[dict[str, Any]] = []
     bonus_traces: list[dict[str, Any]] = []
     for b in rule.bonus:
-        bv, bt = run.node(b, False, trace)
+        bv, bt = run.node(b, trace)
         entry: dict[str, Any] = {"id": b.id, "value": WORD[bv]}
         if b.label is not None:
             entry["label"] = {"zh": b.label.zh, "en": b.label.en}
@@ -428,6 +454,8 @@ def evaluate(
         if a.kind == "bonus":
             continue
         s = run.satisfied.get(aid)
+        if aid in run.moot:
+            s = True  # an alternative already met: this atom no longer matters
         if a.kind == "hard":
             hard += 1
             if s is True:
@@ -510,7 +538,7 @@ def verdict(
 ) -> Truth:
     """Only the verdict (True / False / None) for normalized facts: the fast path."""
     run = _Run(bind(rule, as_of), facts, decisions)
-    return run.node(rule.when, False, False)[0]
+    return run.node(rule.when, False)[0]
 
 
 def amount_value(
@@ -523,9 +551,9 @@ def amount_value(
     if rule.amount is None:
         return None
     run = _Run(bind(rule, as_of), facts, decisions)
-    run.node(rule.when, False, False)
+    run.node(rule.when, False)
     for b in rule.bonus:
-        run.node(b, False, False)
+        run.node(b, False)
     base = formula_value(rule.amount.formula, facts, as_of, node_values(rule, run), [])
     return None if base is None else base / rule.amount.factor
 

@@ -78,18 +78,22 @@ def _null(kind: str = "BOOLEAN") -> exp.Expr:
     return exp.cast(exp.Null(), exp.DataType.build(kind))
 
 
+def _p(e: exp.Expr) -> exp.Expr:
+    return exp.paren(e, copy=False) if isinstance(e, exp.And | exp.Or) else e
+
+
 def _and(parts: Sequence[exp.Expr]) -> exp.Expr:
-    out: exp.Expr = exp.paren(parts[0], copy=False)
+    out: exp.Expr = _p(parts[0])
     for p in parts[1:]:
-        out = exp.And(this=out, expression=exp.paren(p, copy=False))
-    return exp.paren(out, copy=False)
+        out = exp.And(this=out, expression=_p(p))
+    return out
 
 
 def _or(parts: Sequence[exp.Expr]) -> exp.Expr:
-    out: exp.Expr = exp.paren(parts[0], copy=False)
+    out: exp.Expr = _p(parts[0])
     for p in parts[1:]:
-        out = exp.Or(this=out, expression=exp.paren(p, copy=False))
-    return exp.paren(out, copy=False)
+        out = exp.Or(this=out, expression=_p(p))
+    return out
 
 
 def _not(e: exp.Expr) -> exp.Expr:
@@ -129,7 +133,7 @@ def lowered_sql(lw: Lowered, review_columns: bool = False) -> exp.Expr:
 
 def node_sql(rule: Rule, n: Node, as_of: dt.date, review_columns: bool = False) -> exp.Expr:
     if isinstance(n, Atom):
-        return exp.paren(lowered_sql(lower_atom(n, as_of, rule.id), review_columns), copy=False)
+        return lowered_sql(lower_atom(n, as_of, rule.id), review_columns)
     if isinstance(n, Not):
         return _not(node_sql(rule, n.child, as_of, review_columns))
     parts = [node_sql(rule, c, as_of, review_columns) for c in n.children]
@@ -181,7 +185,7 @@ def formula_sql(f: Formula, as_of: dt.date, conds: dict[str, exp.Expr]) -> exp.E
         cond = conds[f.cond]
         return (
             exp.Case()
-            .when(exp.Is(this=cond.copy(), expression=exp.Null()), _null("DOUBLE"))
+            .when(exp.Is(this=exp.paren(cond.copy()), expression=exp.Null()), _null("DOUBLE"))
             .when(cond.copy(), formula_sql(f.then, as_of, conds))
             .else_(formula_sql(f.other, as_of, conds))
         )
@@ -259,7 +263,9 @@ def counts(
         one, zero = exp.Literal.number(1), exp.Literal.number(0)
         passed = exp.Sum(this=exp.Case().when(c.copy(), one).else_(zero))
         unknown = exp.Sum(
-            this=exp.Case().when(exp.Is(this=c.copy(), expression=exp.Null()), one).else_(zero)
+            this=exp.Case()
+            .when(exp.Is(this=exp.paren(c.copy()), expression=exp.Null()), one)
+            .else_(zero)
         )
         cols.append(exp.alias_(passed, f"{r.id}__pass", quoted=True))
         cols.append(exp.alias_(unknown, f"{r.id}__unknown", quoted=True))

@@ -197,13 +197,15 @@ def money_formula(depth: int, ids: list[str]) -> st.SearchStrategy[Any]:
     return st.one_of(*options)
 
 
-def _number_ids(tree: Any, out: list[dict[str, Any]]) -> None:
+def _number_ids(tree: Any, out: list[dict[str, Any]], groups: list[dict[str, Any]]) -> None:
     if isinstance(tree, dict):
+        if "all" in tree or "any" in tree or "not" in tree:
+            groups.append(tree)
         if "all" in tree or "any" in tree:
             for c in tree.get("all", tree.get("any", [])):
-                _number_ids(c, out)
+                _number_ids(c, out, groups)
         elif "not" in tree:
-            _number_ids(tree["not"], out)
+            _number_ids(tree["not"], out, groups)
         else:
             out.append(tree)
 
@@ -213,15 +215,18 @@ def rule(draw: st.DrawFn, amount: bool = True) -> dict[str, Any]:
     when = draw(node(3))
     bonus = draw(st.lists(atom().filter(lambda a: "fact" in a), max_size=2))
     atoms: list[dict[str, Any]] = []
-    _number_ids(when, atoms)
+    groups: list[dict[str, Any]] = []
+    _number_ids(when, atoms, groups)
     for i, a in enumerate(atoms):
         a["id"] = f"a{i}"
+    for i, g in enumerate(groups):
+        g["id"] = f"g{i}"
     for i, b in enumerate(bonus):
         b["id"] = f"b{i}"
         b["kind"] = "bonus"
     raw: dict[str, Any] = {"rules_version": 1, "id": "r", "when": when, "bonus": bonus}
     if amount:
-        ids = [a["id"] for a in atoms] + [b["id"] for b in bonus]
+        ids = [a["id"] for a in atoms] + [g["id"] for g in groups] + [b["id"] for b in bonus]
         raw["amount"] = {
             "unit": draw(st.sampled_from(["万元", "元"])),
             "formula": draw(money_formula(2, ids)),

@@ -1,0 +1,5 @@
+import sys
+
+from yiwang.rules.cli import main
+
+sys.exit(main())
