@@ -86,6 +86,7 @@ MIDDLEWARE = [
     "yiwang.core.middleware.RequestContextMiddleware",
     "yiwang.core.middleware.ApiRequestGuardMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
+    "yiwang.core.middleware.PagesChineseFirstMiddleware",
     "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",

@@ -92,3 +92,20 @@ class ApiRequestGuardMiddleware:
                     % {"type": ctype or _("no content type")},
                 )
         return self.get_response(request)
+
+
+class PagesChineseFirstMiddleware:
+    """Pages open in zh-Hans unless the user chose English (the language cookie).
+
+    Browsers send Accept-Language from the machine's setup, which on many office machines is
+    English; the platform is zh-Hans first, so pages ignore it. API clients keep using
+    Accept-Language for their error messages.
+    """
+
+    def __init__(self, get_response: Next) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        if not request.path.startswith("/api/"):
+            request.META.pop("HTTP_ACCEPT_LANGUAGE", None)
+        return self.get_response(request)

@@ -224,3 +224,12 @@ def test_system_admin_cannot_touch_audit_tables_in_admin(client, world):
     assert client.get("/admin/accounts/user/").status_code == 200
     client.force_login(world.users["auditadmin_a"])
     assert client.get("/admin/").status_code == 302  # not staff: sent to the admin login
+
+
+def test_pages_are_chinese_first_api_follows_accept_language(client, db):
+    page = client.get("/accounts/login/", HTTP_ACCEPT_LANGUAGE="en-US,en;q=0.9")
+    assert page["Content-Language"] == "zh-hans"
+    api = client.get("/api/v1/me", HTTP_ACCEPT_LANGUAGE="en")
+    assert api.json()["message"] == "Log in or send an API token."
+    client.cookies["django_language"] = "en"
+    assert client.get("/accounts/login/")["Content-Language"] == "en"

@@ -256,11 +256,13 @@ def test_chinese_is_the_default_language(client):
 
 
 @pytest.mark.django_db
-def test_a_chinese_browser_gets_chinese_and_an_english_one_english(client):
+def test_pages_open_in_chinese_whatever_the_browser_until_english_is_chosen(client):
     zh = client.get("/", headers={"accept-language": "zh-CN,zh;q=0.9"}).content.decode()
     assert '<html lang="zh-Hans">' in zh
-    en = client.get("/", headers={"accept-language": "en-US,en;q=0.9"}).content.decode()
-    assert '<html lang="en">' in en
+    en_browser = client.get("/", headers={"accept-language": "en-US,en;q=0.9"}).content.decode()
+    assert '<html lang="zh-Hans">' in en_browser
+    client.cookies["django_language"] = "en"
+    assert '<html lang="en">' in client.get("/").content.decode()
 
 
 def test_role_and_navigation_labels_are_translated():
