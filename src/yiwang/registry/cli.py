@@ -76,6 +76,12 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     )
     p.add_argument("--user", default="", help="import as this user (a data or system admin)")
     p.add_argument("--batch-size", type=int, default=5000, help="rows per transaction")
+    p.add_argument(
+        "--workers",
+        type=int,
+        default=None,
+        help="processes that clean and encrypt rows (people; default: one per CPU, max 4; 0: none)",
+    )
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
     p.add_argument("--template", action="store_true", help="write the template to FILE and exit")
 
@@ -160,6 +166,7 @@ def cmd_import(args: argparse.Namespace, *, setup: bool = True) -> int:
             batch_size=max(args.batch_size, 1),
             on_progress=bar,
             report_path=args.report or None,
+            workers=args.workers,
         )
     finally:
         if bar is not None:

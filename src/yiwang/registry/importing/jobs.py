@@ -21,7 +21,9 @@ from yiwang.core import audit
 from yiwang.core.errors import Forbidden, ValidationFailed
 from yiwang.core.models import AuditResult
 from yiwang.registry.importing.reading import EXTENSIONS, FileError, normalize_encoding
-from yiwang.registry.importing.runner import ImportResult, Progress, run
+from yiwang.registry.importing.runner import ImportResult, Progress, default_workers, run
+
+__all__ = ["default_workers", "do_create_import_job", "do_run_import_job", "may_import"]
 from yiwang.registry.importing.schema import SCHEMAS, HeaderError
 from yiwang.registry.models import ImportJob
 
@@ -89,6 +91,7 @@ def do_run_import_job(
     batch_size: int = 5000,
     on_progress: Any = None,
     report_path: str | Path | None = None,
+    workers: int | None = None,
 ) -> ImportResult | None:
     """Run a pending job to the end, keeping its progress and counts up to date."""
     job = ImportJob.objects.select_related("created_by").get(pk=job_id)
@@ -130,6 +133,7 @@ def do_run_import_job(
             batch_size=batch_size,
             source=f"import:{job.pk}",
             on_progress=progress,
+            workers=default_workers() if workers is None else workers,
         )
     except (FileError, HeaderError) as exc:
         error = str(exc)

@@ -12,22 +12,28 @@ from __future__ import annotations
 
 import csv
 import logging
+import multiprocessing
+import os
 import time
-from collections.abc import Callable, Sequence
+from collections import deque
+from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 from django.conf import settings
-from django.db import DatabaseError, IntegrityError, transaction
-from django.utils import timezone
+from django.db import DatabaseError, IntegrityError, connection, transaction
+from django.db.models import Model
+from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
 from yiwang.accounts.roles import Cap
 from yiwang.grid.coords import to_wgs84
 from yiwang.grid.selectors import grid_ids_for, grid_index
-from yiwang.registry.history import diff
+from yiwang.registry.history import MASK_BY_FIELD
+from yiwang.registry.importing import workers as workers_mod
 from yiwang.registry.importing import writing
 from yiwang.registry.importing.handlers import HANDLERS, Handler, Item
 from yiwang.registry.importing.reading import open_source
@@ -82,6 +88,25 @@ HISTORY_FIELDS = {
     ),
 }
 LOCATION = ("lng", "lat", "coord_system", "grid_id")
+
+
+_PLAIN = (int, float, bool, list)
+
+
+def _shower(model: type[Model], name: str) -> Callable[[Any], Any]:
+    """How ``registry.history`` shows a value of this field (masked where personal), as a
+    function prepared once per field instead of looked up per value."""
+    from yiwang.core.personal import pi_class_of
+
+    f = model._meta.get_field(name)
+    if pi_class_of(f) is None:
+        return lambda v: v if type(v) in _PLAIN else str(v)
+    masker = MASK_BY_FIELD.get(name)
+    if masker is not None:
+        return lambda v: masker(str(v))
+    if name in {"lat", "lng"}:
+        return lambda v: round(float(v), 3)
+    return lambda v: "***"
 
 
 @dataclass
@@ -168,6 +193,47 @@ class ReportWriter:
         self.fh.close()
 
 
+def undecodable() -> str:
+    return _(
+        "The row holds characters that do not decode: the file is probably in another "
+        "encoding (try GBK/GB18030 or UTF-8)."
+    )
+
+
+def prepare_rows(
+    handler: Handler, rows: Sequence[tuple[int, list[str]]], index: dict[str, int], *, seal: bool
+) -> list[Item]:
+    """The per-row work that needs no database: clean, convert coordinates to WGS84, and (when
+    ``seal``) encrypt ahead. Runs in the importing process or in worker processes."""
+    cols = list(index.items())
+    items = []
+    clean = handler.clean
+    for n, cells in rows:
+        width = len(cells)
+        it = Item(n)
+        if any("\ufffd" in c for c in cells):
+            it.refuse("", undecodable())
+        clean(it, {f: cells[i] if i < width else "" for f, i in cols})
+        items.append(it)
+    convert(items)
+    if seal:
+        handler.seal_ahead(items)
+    return items
+
+
+def convert(items: Sequence[Item]) -> None:
+    by_system: dict[str, list[Item]] = {}
+    for it in items:
+        if not it.errors and it.coords is not None and it.coords[2] != "inherit":
+            by_system.setdefault(it.coords[2], []).append(it)
+    for system, group in by_system.items():
+        xs = np.array([it.coords[0] for it in group if it.coords], dtype=np.float64)
+        ys = np.array([it.coords[1] for it in group if it.coords], dtype=np.float64)
+        wx, wy = to_wgs84(xs, ys, system)
+        for it, x, y in zip(group, wx.tolist(), wy.tolist(), strict=True):
+            it.values["lng"], it.values["lat"], it.values["coord_system"] = x, y, system
+
+
 class Importer:
     def __init__(
         self,
@@ -196,30 +262,26 @@ class Importer:
             self.allowed = set(grid_ids_for(actor))
         self.index = grid_index()
         self.history_fields = HISTORY_FIELDS[entity_type]
+        self.show = {
+            f: _shower(self.model, f)
+            for f in {*self.history_fields, *self.handler.compare, *LOCATION}
+            if not f.endswith("_index")
+        }
         self.defaults = writing.model_defaults(self.model)
         self.fields = list(self.model._meta.concrete_fields)
         self.published: list[dict[str, Any]] = []
 
     # --- stage 1: rows to items -------------------------------------------------------------
     def clean(self, rows: Sequence[tuple[int, list[str]]], index: dict[str, int]) -> list[Item]:
+        return self.dedupe(prepare_rows(self.handler, rows, index, seal=False))
+
+    def dedupe(self, items: list[Item]) -> list[Item]:
+        """Refuse a natural key seen earlier in the file, naming the earlier row."""
         h = self.handler
-        cols = list(index.items())
-        items = []
-        for n, cells in rows:
-            width = len(cells)
-            d = {f: cells[i] if i < width else "" for f, i in cols}
-            it = Item(n)
-            if any("\ufffd" in c for c in cells):
-                it.refuse(
-                    "",
-                    _(
-                        "The row holds characters that do not decode: the file is probably in "
-                        "another encoding (try GBK/GB18030 or UTF-8)."
-                    ),
-                )
-            h.clean(it, d)
+        seen = self.seen
+        for it in items:
             if not it.errors and it.key:
-                first = self.seen.get(it.key)
+                first = seen.get(it.key)
                 if first is not None:
                     it.refuse(
                         h.schema.key,
@@ -227,8 +289,7 @@ class Importer:
                         % {"row": first, "field": h.schema.column(h.schema.key).header},
                     )
                 else:
-                    self.seen[it.key] = n
-            items.append(it)
+                    seen[it.key] = it.row
         return items
 
     def forget(self, items: Sequence[Item]) -> None:
@@ -237,19 +298,7 @@ class Importer:
             if it.key and self.seen.get(it.key) == it.row:
                 del self.seen[it.key]
 
-    # --- stage 2: coordinates and grids -----------------------------------------------------
-    def convert(self, items: Sequence[Item]) -> None:
-        by_system: dict[str, list[Item]] = {}
-        for it in items:
-            if not it.errors and it.coords is not None and it.coords[2] != "inherit":
-                by_system.setdefault(it.coords[2], []).append(it)
-        for system, group in by_system.items():
-            xs = np.array([it.coords[0] for it in group if it.coords], dtype=np.float64)
-            ys = np.array([it.coords[1] for it in group if it.coords], dtype=np.float64)
-            wx, wy = to_wgs84(xs, ys, system)
-            for it, x, y in zip(group, wx.tolist(), wy.tolist(), strict=True):
-                it.values["lng"], it.values["lat"], it.values["coord_system"] = x, y, system
-
+    # --- stage 2: grids -----------------------------------------------------------------
     def inherit_and_assign(self, items: Sequence[Item]) -> None:
         located = []
         for it in items:
@@ -292,7 +341,6 @@ class Importer:
 
     # --- the batch --------------------------------------------------------------------------
     def process(self, items: list[Item]) -> None:
-        self.convert(items)
         found = self.existing(items)
         h = self.handler
         key = h.key_attname
@@ -315,7 +363,6 @@ class Importer:
     def classify(self, items: Sequence[Item], found: dict[str, dict[str, Any]]) -> None:
         key = self.handler.key_attname
         compare = self.handler.compare
-        model = self.model
         hist = self.history_fields
         need_old_phone: list[Item] = []
         for it in items:
@@ -327,8 +374,8 @@ class Importer:
             if old is None:
                 it.status = "accepted"
                 self.handler.fill_new(it)
-                after = {f: v[f] for f in hist if f in v}
-                it.changes = diff(model, {}, after)
+                show = self.show
+                it.changes = {f: [None, show[f](v[f])] for f in hist if f in v and v[f] is not None}
                 continue
             if (
                 self.allowed is not None
@@ -358,8 +405,8 @@ class Importer:
                 it.status = "unchanged"
                 continue
             it.status = "updated"
-            it.changes = diff(model, before, after)
-            it.values = {**{f: v[f] for f in after if f != "phone"}, "_after": after}
+            it.changes = self.diff(before, after)
+            it.values = {f: v[f] for f in after if f != "phone"}
             if "phone" in after:
                 it.values.update(phone=v["phone"], phone_index=v["phone_index"])
         if need_old_phone:
@@ -369,8 +416,20 @@ class Importer:
                 old_phone = old_phones.get(it.pk or 0, "")
                 it.changes = {
                     **(it.changes or {}),
-                    **diff(model, {"phone": old_phone}, {"phone": it.values["phone"]}),
+                    **self.diff({"phone": old_phone}, {"phone": it.values["phone"]}),
                 }
+
+    def diff(self, before: dict[str, Any], after: dict[str, Any]) -> dict[str, list[Any]]:
+        show = self.show
+        out = {}
+        for f, new in after.items():
+            old = before.get(f)
+            if old != new:
+                out[f] = [
+                    None if old is None else show[f](old),
+                    None if new is None else show[f](new),
+                ]
+        return out
 
     # --- writes -----------------------------------------------------------------------------
     def write(self, items: Sequence[Item]) -> None:
@@ -391,18 +450,25 @@ class Importer:
                     v["updated_at"] = now
                 if is_person:
                     assert sealer is not None
-                    v["id_number"] = sealer.seal(v["id_number"])
-                    phone = v.get("phone", "")
-                    v["phone"] = sealer.seal(phone) if phone else ""
+                    if it.sealed is None:
+                        phone = v.get("phone", "")
+                        it.sealed = {
+                            "id_number": sealer.seal(v["id_number"]),
+                            "phone": sealer.seal(phone) if phone else "",
+                        }
+                    v["id_number"] = it.sealed["id_number"]
+                    v["phone"] = it.sealed["phone"]
                     v["source"] = self.source
                 new_rows.append(writing.db_row(self.fields, v, self.defaults))
                 history.append((it.pk or 0, "created", it.changes or {}))
             elif it.status == "updated":
                 v = dict(it.values)
-                v.pop("_after", None)
                 if is_person and "phone" in v:
                     assert sealer is not None
-                    v["phone"] = sealer.seal(v["phone"]) if v["phone"] else ""
+                    if it.sealed is not None:
+                        v["phone"] = it.sealed["phone"]
+                    else:
+                        v["phone"] = sealer.seal(v["phone"]) if v["phone"] else ""
                 if has_updated_at:
                     v["updated_at"] = now
                 if is_person:
@@ -422,6 +488,17 @@ class Importer:
                     )
 
 
+#: Below this many rows (estimated) an import cleans in its own process: starting workers
+#: costs about a second.
+PARALLEL_MIN_ROWS = 20_000
+
+
+def default_workers() -> int:
+    """Worker processes for cleaning and encryption: one per CPU beyond the importing
+    process's own, at least one, at most four (the database writes stay sequential)."""
+    return max(1, min(4, (os.cpu_count() or 1)))
+
+
 def run(
     entity_type: str,
     path: str | Path,
@@ -435,19 +512,28 @@ def run(
     batch_size: int = 5000,
     source: str = "import",
     on_progress: Callable[[Progress], None] | None = None,
+    workers: int = 0,
 ) -> ImportResult:
     """Import ``path`` as ``entity_type``; raises ``FileError``/``HeaderError`` when the file
-    cannot be read at all, and otherwise reports every row (see ``ImportResult``)."""
+    cannot be read at all, and otherwise reports every row (see ``ImportResult``).
+
+    ``workers`` > 0 cleans and encrypts in that many worker processes (entity types whose
+    cleaning needs no database, i.e. people) while this process writes batch after batch
+    in file order; 0 does everything here.
+    """
     if entity_type not in SCHEMAS:
         raise ValueError(f"unknown entity type {entity_type!r}")
     t0 = time.perf_counter()
     src = open_source(path, encoding)
+    restore = _sqlite_cache()
+    pool: ProcessPoolExecutor | None = None
     try:
         hm = match_header(SCHEMAS[entity_type], src.header, mapping)
         imp = Importer(
             entity_type, actor=actor, dry_run=dry_run, batch_size=batch_size, source=source
         )
-        imp.handler.prepare(set(hm.index))
+        present = set(hm.index)
+        imp.handler.prepare(present)
         result = ImportResult(
             entity_type,
             encoding=src.encoding,
@@ -458,24 +544,35 @@ def run(
         rp = Path(report_path) if report_path else default_report_path(f"{int(time.time())}")
         result.report_path = str(rp)
         report = ReportWriter(rp, include_updated=report_updated)
+
+        def progress() -> None:
+            if on_progress:
+                elapsed = time.perf_counter() - t0
+                on_progress(Progress(result.rows, src.estimated_rows, dict(result.counts), elapsed))
+
+        if workers > 0 and imp.handler.parallel_safe and src.estimated_rows >= PARALLEL_MIN_ROWS:
+            pool = ProcessPoolExecutor(
+                max_workers=workers,
+                mp_context=multiprocessing.get_context("spawn"),
+                initializer=workers_mod.init,
+                initargs=(entity_type, sorted(present), translation.get_language() or ""),
+            )
         try:
-            batch: list[tuple[int, list[str]]] = []
-            for row in src.rows:
-                batch.append(row)
-                if len(batch) >= batch_size:
-                    _one_batch(imp, batch, hm.index, report, result)
-                    batch = []
-                    if on_progress:
-                        on_progress(
-                            Progress(
-                                result.rows,
-                                src.estimated_rows,
-                                dict(result.counts),
-                                time.perf_counter() - t0,
-                            )
-                        )
-            if batch:
-                _one_batch(imp, batch, hm.index, report, result)
+            pending: deque[tuple[list[tuple[int, list[str]]], Future[list[Item]]]] = deque()
+            for batch in _batches(src.rows, batch_size):
+                if pool is None:
+                    _one_batch(imp, batch, hm.index, report, result, None)
+                    progress()
+                    continue
+                pending.append((batch, pool.submit(workers_mod.work, batch, hm.index)))
+                if len(pending) > 2 * workers:
+                    rows, fut = pending.popleft()
+                    _one_batch(imp, rows, hm.index, report, result, fut.result())
+                    progress()
+            while pending:
+                rows, fut = pending.popleft()
+                _one_batch(imp, rows, hm.index, report, result, fut.result())
+                progress()
             result.seconds = time.perf_counter() - t0
             report.totals(result)
         finally:
@@ -484,7 +581,43 @@ def run(
             on_progress(Progress(result.rows, result.rows, dict(result.counts), result.seconds))
         return result
     finally:
+        if pool is not None:
+            pool.shutdown(cancel_futures=True)
         src.close()
+        restore()
+
+
+def _batches(
+    rows: Iterator[tuple[int, list[str]]], size: int
+) -> Iterator[list[tuple[int, list[str]]]]:
+    batch: list[tuple[int, list[str]]] = []
+    for row in rows:
+        batch.append(row)
+        if len(batch) >= size:
+            yield batch
+            batch = []
+    if batch:
+        yield batch
+
+
+#: SQLite's page cache for the import's connection: the blind-index B-tree of a million
+#: residents (~100 MB) is written in random order and thrashes the default 2 MB cache.
+SQLITE_CACHE_KIB = 256 * 1024
+
+
+def _sqlite_cache() -> Callable[[], None]:
+    if connection.vendor != "sqlite":
+        return lambda: None
+    with connection.cursor() as cur:
+        cur.execute("PRAGMA cache_size")
+        before = cur.fetchone()[0]
+        cur.execute(f"PRAGMA cache_size = -{SQLITE_CACHE_KIB}")
+
+    def restore() -> None:
+        with connection.cursor() as cur:
+            cur.execute(f"PRAGMA cache_size = {int(before)}")
+
+    return restore
 
 
 def _one_batch(
@@ -493,8 +626,9 @@ def _one_batch(
     index: dict[str, int],
     report: ReportWriter,
     result: ImportResult,
+    prepared: list[Item] | None,
 ) -> None:
-    items = imp.clean(rows, index)
+    items = imp.clean(rows, index) if prepared is None else imp.dedupe(prepared)
     for attempt in (1, 2):
         try:
             with transaction.atomic():

@@ -1,0 +1,50 @@
+"""Sealing many values in a row: the ciphertext format of ``core.crypto.Sealer.seal``, faster.
+
+``Sealer.seal`` builds the SM4 key schedule object and draws a nonce from the OS for every
+value. An import seals two values per resident, a million residents at a time, so here the
+key object is made once and nonces are drawn from ``os.urandom`` a batch at a time (still 12
+fresh random bytes per value, never reused). The output is exactly ``Sealer.seal``'s:
+``<key id>$<base64url(nonce || ciphertext || tag)>`` with the key id as associated data, and
+``Sealer.open`` reads it (tests/test_import_sealing.py checks both ways).
+"""
+
+from __future__ import annotations
+
+import base64
+import os
+
+from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
+
+from yiwang.core.crypto import NONCE_BYTES, Sealer, default_sealer
+
+_NONCES_PER_DRAW = 4096
+
+
+class FastSealer:
+    def __init__(self, sealer: Sealer | None = None) -> None:
+        self.sealer = sealer or default_sealer()
+        provider = self.sealer.provider
+        self.key_id = provider.current_key_id()
+        self._aad = self.key_id.encode()
+        self._prefix = self.key_id + "$"
+        self._algorithm = algorithms.SM4(provider.data_key(self.key_id))
+        self._pool = b""
+        self._pos = 0
+
+    def _nonce(self) -> bytes:
+        if self._pos + NONCE_BYTES > len(self._pool):
+            self._pool = os.urandom(NONCE_BYTES * _NONCES_PER_DRAW)
+            self._pos = 0
+        n = self._pool[self._pos : self._pos + NONCE_BYTES]
+        self._pos += NONCE_BYTES
+        return n
+
+    def seal(self, plaintext: str) -> str:
+        nonce = self._nonce()
+        enc = Cipher(self._algorithm, modes.GCM(nonce)).encryptor()
+        enc.authenticate_additional_data(self._aad)
+        ct = enc.update(plaintext.encode()) + enc.finalize()
+        return self._prefix + base64.urlsafe_b64encode(nonce + ct + enc.tag).decode().rstrip("=")
+
+    def blind_index(self, purpose: str, normalized: str) -> str:
+        return self.sealer.blind_index(purpose, normalized)

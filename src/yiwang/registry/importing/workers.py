@@ -1,0 +1,35 @@
+"""Entry points of the worker processes that clean and encrypt rows for an import.
+
+Workers are started with ``spawn`` (a fresh interpreter, safe from a threaded job runner), so
+this module imports nothing from Django at module level: ``init`` sets Django up first.
+Workers never touch the database; they only run ``runner.prepare_rows``.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+_STATE: dict[str, Any] = {}
+
+
+def init(entity_type: str, present: list[str], language: str) -> None:
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "yiwang.config.settings")
+    import django
+
+    django.setup()
+    from django.utils import translation
+
+    from yiwang.registry.importing.handlers import HANDLERS
+
+    if language:
+        translation.activate(language)
+    handler = HANDLERS[entity_type]()
+    handler.prepare(set(present))
+    _STATE["handler"] = handler
+
+
+def work(rows: list[tuple[int, list[str]]], index: dict[str, int]) -> list[Any]:
+    from yiwang.registry.importing.runner import prepare_rows
+
+    return prepare_rows(_STATE["handler"], rows, index, seal=True)
