@@ -196,7 +196,7 @@ class Case(models.Model):
     coord_system = models.CharField(_("declared coordinate system"), max_length=6, default="wgs84")
     address = classify(models.CharField(_("address"), max_length=300, blank=True), PI)
     grid = models.ForeignKey(Grid, null=True, blank=True, on_delete=models.PROTECT)
-    division_prefix = models.CharField(max_length=12, blank=True, db_index=True)
+    division_prefix = models.CharField(max_length=15, blank=True, db_index=True)
     thing = models.ForeignKey(
         "registry.Thing", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )

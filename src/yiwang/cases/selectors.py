@@ -212,3 +212,73 @@ def statistics_for(
             }
         )
     return out
+
+
+# --- Presentation for the API and pages: masked unless the viewer is the reporter ----------
+def case_view(actor: User, case: Case, *, with_transitions: bool = False) -> dict[str, Any]:
+    from yiwang.cases.workflow import allowed_transitions
+    from yiwang.core.masking import mask_name, mask_phone
+
+    own = case.reporter_id is not None and case.reporter_id == actor.pk
+    if own:
+        reporter, phone = (case.contact_name or str(case.reporter)), case.contact_phone
+    elif case.anonymous:
+        reporter, phone = "匿名", ""
+    else:
+        name = case.contact_name or (
+            case.reporter.display_name if case.reporter is not None else ""
+        )
+        reporter, phone = mask_name(name), mask_phone(case.contact_phone)
+    out: dict[str, Any] = {
+        "id": case.pk,
+        "service_code": case.category.service_code,
+        "category": case.category.name,
+        "state": case.state_id,
+        "state_name": case.state.name,
+        "status": case.state.open311_status,
+        "channel": case.channel,
+        "request_type": case.request_type,
+        "priority": case.priority,
+        "description": case.description,
+        "lng": case.lng,
+        "lat": case.lat,
+        "address": case.address,
+        "grid": case.grid.code if case.grid is not None else None,
+        "department": case.department.name if case.department is not None else None,
+        "sla_stage": case.sla_stage,
+        "sla_level": case.sla_level,
+        "due_at": case.due_at,
+        "suspended": case.suspended_at is not None,
+        "extension_hours": case.extension_hours,
+        "created_at": case.created_at,
+        "updated_at": case.updated_at,
+        "closed_at": case.closed_at,
+        "rating": case.rating,
+        "under_review": case.under_review,
+        "anonymous": case.anonymous,
+        "reporter": reporter,
+        "contact_phone": phone,
+        "photos": case.photos,
+        "attributes": case.attributes,
+        "merged_into": case.merged_into_id,
+    }
+    if with_transitions:
+        out["transitions"] = [
+            {"code": t.code, "name": str(t.name), "reason_required": t.reason_required}
+            for t in allowed_transitions(actor, case)
+        ]
+    return out
+
+
+def event_view(actor: User, e: CaseEvent) -> dict[str, Any]:
+    staff = is_staff_viewer(actor)
+    return {
+        "at": e.at,
+        "transition": e.transition,
+        "from_state": e.from_state,
+        "to_state": e.to_state,
+        "actor": (e.actor.username if staff and e.actor is not None else ""),
+        "department": e.actor_department.name if e.actor_department is not None else "",
+        "note": e.note,
+        "attachments": e.attachments,
+    }

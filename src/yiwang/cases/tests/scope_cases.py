@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from yiwang.core.testing import register_world_builder
+from yiwang.core.testing import EndpointCase, Probe, register, register_world_builder
 
 # Grids must exist before cases are reported: importing the grid cases first registers
 # their world builder ahead of ours.
@@ -29,3 +29,92 @@ def build_cases(w: Any) -> None:
 
 def _c(w: Any, side: str = "a") -> int:
     return int(w.extra[f"case_{side}"].pk)
+
+
+def _report_body(w: Any, side: str = "a") -> dict[str, Any]:
+    g = w.extra[f"grid_{side}"]
+    return {
+        "category": "C01004",
+        "description": "井盖破损",
+        "lng": g.centroid_lng,
+        "lat": g.centroid_lat,
+        "attributes": {"hazard": "yes"},
+    }
+
+
+# --- API --------------------------------------------------------------------------------------
+register(EndpointCase("GET", "/api/v1/cases/categories", in_scope=lambda w: Probe("resident_a")))
+register(
+    EndpointCase(
+        "POST",
+        "/api/v1/cases",
+        in_scope=lambda w: Probe("resident_a", body=_report_body(w), expect=201),
+        out_of_scope=lambda w: Probe("sysadmin_a", body=_report_body(w), expect=403),
+        note="reporting is by role: platform administrators may not",
+    )
+)
+register(EndpointCase("GET", "/api/v1/cases", in_scope=lambda w: Probe("operator_a")))
+register(
+    EndpointCase(
+        "GET",
+        "/api/v1/cases/duplicates",
+        in_scope=lambda w: Probe(
+            "resident_a",
+            query={
+                "category": "C01004",
+                "lng": w.extra["grid_a"].centroid_lng,
+                "lat": w.extra["grid_a"].centroid_lat,
+            },
+        ),
+    )
+)
+register(EndpointCase("GET", "/api/v1/cases/statistics", in_scope=lambda w: Probe("operator_a")))
+register(
+    EndpointCase("GET", "/api/v1/cases/statistics.csv", in_scope=lambda w: Probe("operator_a"))
+)
+register(EndpointCase("GET", "/api/v1/cases/messages", in_scope=lambda w: Probe("resident_a")))
+register(
+    EndpointCase(
+        "GET",
+        "/api/v1/cases/{case_id}",
+        in_scope=lambda w: Probe("operator_a", {"case_id": _c(w)}),
+        out_of_scope=lambda w: Probe("operator_b", {"case_id": _c(w)}, expect=404),
+    )
+)
+register(
+    EndpointCase(
+        "GET",
+        "/api/v1/cases/{case_id}/timeline",
+        in_scope=lambda w: Probe("resident_a", {"case_id": _c(w)}),
+        out_of_scope=lambda w: Probe("resident_b", {"case_id": _c(w)}, expect=404),
+    )
+)
+register(
+    EndpointCase(
+        "GET",
+        "/api/v1/cases/{case_id}/contact",
+        in_scope=lambda w: Probe("operator_a", {"case_id": _c(w)}, query={"purpose": "回访"}),
+        out_of_scope=lambda w: Probe("operator_b", {"case_id": _c(w)}, expect=404),
+    )
+)
+register(
+    EndpointCase(
+        "POST",
+        "/api/v1/cases/{case_id}/transitions",
+        in_scope=lambda w: Probe("operator_a", {"case_id": _c(w)}, body={"transition": "accept"}),
+        out_of_scope=lambda w: Probe(
+            "operator_b", {"case_id": _c(w)}, body={"transition": "accept"}, expect=404
+        ),
+    )
+)
+register(
+    EndpointCase(
+        "POST",
+        "/api/v1/cases/{case_id}/rating",
+        in_scope=lambda w: Probe("resident_a", {"case_id": _c(w)}, body={"rating": 5}, expect=409),
+        out_of_scope=lambda w: Probe(
+            "resident_b", {"case_id": _c(w)}, body={"rating": 5}, expect=404
+        ),
+        note="the world's case is not closed yet: the reporter gets 409, others 404",
+    )
+)

@@ -1,0 +1,233 @@
+"""Cases API: intake, scoped lists and detail, transitions, rating, duplicate suggestions,
+statistics (JSON and CSV) and in-app messages. Thin: schema in → action/selector → out."""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import io
+from typing import Any
+
+from django.http import HttpResponse
+from ninja import Router, Status
+from ninja.pagination import paginate
+
+from yiwang.accounts.types import AuthedRequest
+from yiwang.cases import actions, selectors
+from yiwang.cases.schemas import (
+    CaseIn,
+    CaseOut,
+    CategoryOut,
+    ContactOut,
+    DuplicateOut,
+    EventOut,
+    MessageOut,
+    RatingIn,
+    StatOut,
+    TransitionIn,
+)
+from yiwang.core.api import ErrorOut, PageNumber
+from yiwang.core.errors import ValidationFailed
+from yiwang.grid.coords import CoordSystem, point_to_wgs84
+
+router = Router()
+ERRORS: dict[int, Any] = {
+    400: ErrorOut,
+    401: ErrorOut,
+    403: ErrorOut,
+    404: ErrorOut,
+    409: ErrorOut,
+    422: ErrorOut,
+}
+
+
+def _category_out(c: Any) -> dict[str, Any]:
+    return {
+        "service_code": c.service_code,
+        "code": c.code,
+        "kind": c.kind,
+        "group": c.group,
+        "name": c.name,
+        "default_priority": c.default_priority,
+        "attributes": c.attributes,
+    }
+
+
+@router.get("/categories", response={200: list[CategoryOut], **ERRORS}, summary="部件/事件 catalog")
+def list_categories(request: AuthedRequest) -> Any:
+    staff = selectors.is_staff_viewer(request.user)
+    return [_category_out(c) for c in selectors.list_categories(public_only=not staff)]
+
+
+@router.post("", response={201: CaseOut, **ERRORS}, summary="Report a case")
+def report_case(request: AuthedRequest, payload: CaseIn) -> Any:
+    data = payload.dict()
+    channel = data.pop("channel")
+    case = actions.do_report_case(actor=request.user, data=data, channel=channel)
+    return Status(201, selectors.case_view(request.user, case))
+
+
+@router.get("", response={200: list[CaseOut], **ERRORS}, summary="Cases I may see")
+@paginate(PageNumber)
+def list_cases(
+    request: AuthedRequest,
+    state: str = "",
+    sla_level: str = "",
+    grid: str = "",
+    category: str = "",
+    department_id: int | None = None,
+) -> Any:
+    qs = selectors.list_cases_for(request.user).select_related("reporter")
+    if state:
+        qs = qs.filter(state_id=state)
+    if sla_level:
+        qs = qs.filter(sla_level=sla_level)
+    if grid:
+        qs = qs.filter(grid__code=grid)
+    if category:
+        cat = selectors.get_category(category)
+        qs = qs.filter(category=cat) if cat else qs.none()
+    if department_id:
+        qs = qs.filter(department_id=department_id)
+    return [selectors.case_view(request.user, c) for c in qs.order_by("-created_at", "-pk")[:5000]]
+
+
+@router.get(
+    "/duplicates",
+    response={200: list[DuplicateOut], **ERRORS},
+    summary="Open cases of the same category nearby (before submitting)",
+)
+def duplicates(
+    request: AuthedRequest,
+    category: str,
+    lng: float,
+    lat: float,
+    coord_system: str = "wgs84",
+    radius_m: float = 50,
+    hours: float = 72,
+) -> Any:
+    cat = selectors.get_category(category)
+    if cat is None:
+        raise ValidationFailed(fields={"category": ["Unknown category."]})
+    if coord_system not in set(CoordSystem) or not (0 < radius_m <= 500 and 0 < hours <= 720):
+        raise ValidationFailed(fields={"coord_system": ["Use wgs84, gcj02 or bd09."]})
+    x, y = point_to_wgs84(lng, lat, coord_system)
+    found = selectors.nearby_open_cases(cat, x, y, radius_m=radius_m, hours=hours)
+    # Only the facts a reporter needs to recognise the case: no reporter, no exact location.
+    return [
+        {
+            "id": c.pk,
+            "distance_m": round(d, 1),
+            "state_name": c.state.name,
+            "created_at": c.created_at,
+            "description": c.description[:200],
+        }
+        for c, d in found
+    ]
+
+
+def _period(since: dt.date | None, until: dt.date | None) -> tuple[Any, Any]:
+    from yiwang.cases.calendar import SHANGHAI
+
+    def at(d: dt.date | None) -> dt.datetime | None:
+        return dt.datetime.combine(d, dt.time(), tzinfo=SHANGHAI) if d else None
+
+    return at(since), at(until + dt.timedelta(days=1)) if until else None
+
+
+def _stats(request: AuthedRequest, by: str, since: Any, until: Any) -> list[dict[str, Any]]:
+    if by not in selectors.GROUPS:
+        raise ValidationFailed(fields={"by": [", ".join(selectors.GROUPS)]})
+    s, u = _period(since, until)
+    return selectors.statistics_for(request.user, by, since=s, until=u)
+
+
+@router.get(
+    "/statistics",
+    response={200: list[StatOut], **ERRORS},
+    summary="Counts, 响应率, 解决率, 满意率 and on-time rate per group",
+)
+def statistics(
+    request: AuthedRequest,
+    by: str = "department",
+    since: dt.date | None = None,
+    until: dt.date | None = None,
+) -> Any:
+    return _stats(request, by, since, until)
+
+
+@router.get("/statistics.csv", response={200: None, **ERRORS}, summary="The same, as CSV")
+def statistics_csv(
+    request: AuthedRequest,
+    by: str = "department",
+    since: dt.date | None = None,
+    until: dt.date | None = None,
+) -> Any:
+    rows = _stats(request, by, since, until)
+    buf = io.StringIO()
+    cols = list(StatOut.model_fields)
+    w = csv.DictWriter(buf, fieldnames=cols)
+    w.writeheader()
+    for r in rows:
+        w.writerow({k: ("" if r[k] is None else r[k]) for k in cols})
+    resp = HttpResponse("\ufeff" + buf.getvalue(), content_type="text/csv; charset=utf-8")
+    resp["Content-Disposition"] = f'attachment; filename="cases-{by}.csv"'
+    return resp
+
+
+@router.get("/messages", response={200: list[MessageOut], **ERRORS}, summary="My in-app messages")
+@paginate(PageNumber)
+def my_messages(request: AuthedRequest) -> Any:
+    return selectors.messages_for(request.user)
+
+
+@router.get("/{case_id}", response={200: CaseOut, **ERRORS})
+def get_case(request: AuthedRequest, case_id: int) -> Any:
+    case = selectors.access_case(request.user, case_id)
+    return selectors.case_view(request.user, case, with_transitions=True)
+
+
+@router.get("/{case_id}/timeline", response={200: list[EventOut], **ERRORS})
+def case_timeline(request: AuthedRequest, case_id: int) -> Any:
+    case = selectors.access_case(request.user, case_id)
+    return [
+        selectors.event_view(request.user, e) for e in selectors.timeline_for(request.user, case)
+    ]
+
+
+@router.get(
+    "/{case_id}/contact",
+    response={200: ContactOut, **ERRORS},
+    summary="The reporter's contact details in clear (centre operators; audited)",
+)
+def case_contact(request: AuthedRequest, case_id: int, purpose: str = "") -> Any:
+    case = selectors.access_case(request.user, case_id)
+    return selectors.contact_for(request.user, case, purpose=purpose)
+
+
+@router.post(
+    "/{case_id}/transitions",
+    response={200: CaseOut, **ERRORS},
+    summary="Take a workflow step (see the case's `transitions` for the ones allowed)",
+)
+def transition(request: AuthedRequest, case_id: int, payload: TransitionIn) -> Any:
+    data = payload.dict()
+    case = actions.do_transition_case(
+        actor=request.user,
+        case_id=case_id,
+        transition=data["transition"],
+        note=data["note"],
+        department_id=data["department_id"],
+        hours=data["hours"],
+        target_id=data["target_id"],
+        attachments=data["attachments"],
+    )
+    return selectors.case_view(request.user, case, with_transitions=True)
+
+
+@router.post("/{case_id}/rating", response={200: CaseOut, **ERRORS}, summary="Rate a closed case")
+def rate(request: AuthedRequest, case_id: int, payload: RatingIn) -> Any:
+    case = actions.do_rate_case(
+        actor=request.user, case_id=case_id, rating=payload.rating, comment=payload.comment
+    )
+    return selectors.case_view(request.user, case)
