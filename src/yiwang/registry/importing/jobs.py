@@ -7,11 +7,14 @@ dry run or not) — never one per row.
 
 from __future__ import annotations
 
+import os
 import time
+import uuid
 from pathlib import Path
 from typing import Any
 
 from django.conf import settings
+from django.core.files.uploadedfile import UploadedFile
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -23,8 +26,14 @@ from yiwang.core.models import AuditResult
 from yiwang.registry.importing.reading import EXTENSIONS, FileError, normalize_encoding
 from yiwang.registry.importing.runner import ImportResult, Progress, default_workers, run
 
-__all__ = ["default_workers", "do_create_import_job", "do_run_import_job", "may_import"]
-from yiwang.registry.importing.schema import SCHEMAS, HeaderError
+__all__ = [
+    "default_workers",
+    "do_accept_upload",
+    "do_create_import_job",
+    "do_run_import_job",
+    "may_import",
+]
+from yiwang.registry.importing.schema import SCHEMAS, HeaderError, parse_mapping
 from yiwang.registry.models import ImportJob
 
 #: Seconds between progress writes to the job row.
@@ -85,6 +94,67 @@ def do_create_import_job(
     )
 
 
+#: The largest upload accepted from the web page (bytes); ``YIWANG_IMPORT_MAX_BYTES``.
+MAX_UPLOAD_BYTES = int(os.environ.get("YIWANG_IMPORT_MAX_BYTES", str(500 * 1024 * 1024)))
+
+
+def do_accept_upload(
+    *,
+    actor: User,
+    upload: UploadedFile[bytes],
+    entity_type: str,
+    encoding: str = "",
+    mapping_text: str = "",
+    dry_run: bool = False,
+) -> ImportJob:
+    """Store an uploaded file under ``$YIWANG_DATA_DIR/imports`` (streamed in chunks) and
+    create its pending job. Refuses other types than .csv/.xlsx and files over the limit."""
+    if not may_import(actor):
+        raise Forbidden(_("Only data administrators may import."))
+    name = Path(upload.name or "").name
+    ext = Path(name).suffix.lower()
+    errors: dict[str, list[str]] = {}
+    if ext not in EXTENSIONS:
+        errors["file"] = [_("Only .csv and .xlsx files can be imported.")]
+    elif upload.size is not None and upload.size > MAX_UPLOAD_BYTES:
+        errors["file"] = [
+            _("The file is larger than %(mb)d MB.") % {"mb": MAX_UPLOAD_BYTES // (1024 * 1024)}
+        ]
+    elif not upload.size:
+        errors["file"] = [_("The file is empty.")]
+    mapping: dict[str, str] = {}
+    try:
+        mapping = parse_mapping([mapping_text]) if mapping_text.strip() else {}
+    except HeaderError as exc:
+        errors["mapping"] = [str(exc)]
+    if errors:
+        raise ValidationFailed(fields=errors)
+    dest = imports_dir() / f"upload-{uuid.uuid4().hex}{ext}"
+    with dest.open("wb") as fh:
+        for chunk in upload.chunks():
+            fh.write(chunk)
+    try:
+        return do_create_import_job(
+            actor=actor,
+            entity_type=entity_type,
+            file_name=name,
+            file_path=dest,
+            encoding=encoding,
+            mapping=mapping,
+            dry_run=dry_run,
+        )
+    except Exception:
+        dest.unlink(missing_ok=True)
+        raise
+
+
+def _is_upload(path: str) -> bool:
+    """Files the web page stored (removed after the import: they hold personal data in
+    clear); a file named on the command line belongs to its owner and stays."""
+    p = Path(path)
+    return p.parent == imports_dir() and p.name.startswith("upload-")
+
+
 def do_run_import_job(
     *,
     job_id: int,
@@ -141,6 +211,9 @@ def do_run_import_job(
         error = _("The import stopped: %(error)s") % {"error": exc}
         _finish(job, None, error)
         raise
+    finally:
+        if _is_upload(job.file_path):
+            Path(job.file_path).unlink(missing_ok=True)
     _finish(job, result, error)
     return result
 
