@@ -13,5 +13,6 @@ urlpatterns = [
     path("accounts/", include("yiwang.accounts.urls")),
     path("console/grids/", include("yiwang.grid.urls")),
     path("console/registry/", include("yiwang.registry.urls")),
+    path("open311/v2/", include("yiwang.cases.open311_urls")),
     path("", include("yiwang.web.urls")),
 ]

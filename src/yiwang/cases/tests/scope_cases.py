@@ -118,3 +118,34 @@ register(
         note="the world's case is not closed yet: the reporter gets 409, others 404",
     )
 )
+
+
+# --- Open311 GeoReport v2 (public by the spec; POST needs the client's api_key) ---------------
+def _o311(path: str, probe: Any, method: str = "GET") -> None:
+    register(EndpointCase(method, f"/open311/v2/{path}", in_scope=probe, public=True))
+
+
+_o311("discovery.{fmt}", lambda w: Probe(None, {"fmt": "xml"}))
+_o311("services.{fmt}", lambda w: Probe(None, {"fmt": "json"}))
+_o311("services/{code}.{fmt}", lambda w: Probe(None, {"code": "C01004", "fmt": "xml"}))
+_o311("requests.{fmt}", lambda w: Probe(None, {"fmt": "xml"}))
+_o311(
+    "requests.{fmt}",
+    lambda w: Probe(
+        None,
+        {"fmt": "json"},
+        body={
+            "api_key": w.extra["open311_key"],
+            "service_code": "E01001",
+            "lat": w.extra["grid_a"].centroid_lat,
+            "long": w.extra["grid_a"].centroid_lng,
+            "description": "暴露垃圾",
+        },
+    ),
+    method="POST",
+)
+_o311("requests/{request_id}.{fmt}", lambda w: Probe(None, {"request_id": _c(w), "fmt": "xml"}))
+_o311(
+    "tokens/{token}.{fmt}",
+    lambda w: Probe(None, {"token": w.extra["case_a"].token, "fmt": "json"}),
+)
