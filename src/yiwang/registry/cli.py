@@ -192,10 +192,10 @@ def cmd_import(args: argparse.Namespace, *, setup: bool = True) -> int:
     return 0
 
 
-def main(argv: list[str] | None = None) -> int:
+def main(argv: list[str] | None = None, *, setup: bool = True) -> int:
     p = argparse.ArgumentParser(prog="yiwang import", description="bulk import from CSV/XLSX")
     add_arguments(p)
-    return cmd_import(p.parse_args(argv))
+    return cmd_import(p.parse_args(argv), setup=setup)
 
 
 if __name__ == "__main__":

@@ -336,3 +336,66 @@ def test_templates():
 
     wb = load_workbook(io.BytesIO(schema.template_xlsx("organisation")))
     assert next(wb.worksheets[0].iter_rows(values_only=True))[0] == "统一社会信用代码*"
+
+
+@pytest.mark.django_db
+def test_tags_household_and_gcj02_round_trip(world, grids, tmp_path):
+    from yiwang.grid.coords import wgs84_to_gcj02
+
+    g = grids[0]
+    gx, gy = wgs84_to_gcj02([g.centroid_lng], [g.centroid_lat])
+    header = ["姓名", "身份证号", "户号", "关注标签", "经度", "纬度", "坐标系"]
+    rows = [["赵六", pid(1), "H1", "独居老人、low_income", gx[0], gy[0], "gcj02"]]
+    res = runner.run("person", write_csv(tmp_path / "p.csv", header, rows))
+    assert res.counts["accepted"] == 1, read_report(res.report_path)
+    p = Person.objects.get()
+    assert p.tags == ["living_alone_elder", "low_income"] and p.household_no == "H1"
+    assert abs(p.lng - g.centroid_lng) < 1e-6 and p.coord_system == "gcj02" and p.grid_id == g.pk
+    assert runner.run("person", tmp_path / "p.csv").counts["unchanged"] == 1
+
+
+def test_fast_sealer_matches_the_sealer(settings):
+    from yiwang.core.crypto import default_sealer
+    from yiwang.registry.importing.sealing import FastSealer
+
+    fast, slow = FastSealer(), default_sealer()
+    tokens = {fast.seal("330106198001010011") for _ in range(50)}
+    assert len(tokens) == 50  # a fresh nonce every time
+    assert {slow.open(t) for t in tokens} == {"330106198001010011"}
+    assert fast.seal("x").split("$")[0] == slow.seal("x").split("$")[0]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_worker_processes_give_the_same_result(world, grids, tmp_path, monkeypatch):
+    monkeypatch.setattr(runner, "PARALLEL_MIN_ROWS", 0)
+    rows = [*people_rows(grids[0], 30), ["坏", "1", "", "", ""], people_rows(grids[0], 1)[0]]
+    f = write_csv(tmp_path / "p.csv", HEADER, rows)
+    res = runner.run("person", f, workers=2, batch_size=7)
+    assert res.counts == {"accepted": 30, "updated": 0, "unchanged": 0, "refused": 2}
+    refused = {int(r["row"]): r["field"] for r in read_report(res.report_path)}
+    assert refused == {32: "id_number", 33: "id_number"}
+    p = Person.objects.get(phone_index=Person._meta.get_field("phone_index").compute("13900000005"))
+    assert p.id_number == pid(5) and p.name == "张5"
+    assert runner.run("person", f, workers=2, batch_size=7).counts["unchanged"] == 30
+
+
+@pytest.mark.django_db
+def test_cli(world, grids, tmp_path, capsys):
+    from yiwang.registry import cli
+
+    rows = [[r[0], r[1], r[3], r[4]] for r in people_rows(grids[0], 2)]
+    f = write_csv(tmp_path / "p.csv", ["名字", "身份证号", "经度", "纬度"], rows)
+    assert cli.main([str(f), "person"], setup=False) == 2  # arguments the wrong way round
+    code = cli.main(
+        ["people", str(f), "--dry-run", "--map", "名字=name", "--no-progress"], setup=False
+    )
+    out = capsys.readouterr().out
+    assert code == 0 and "2 accepted" in out and Person.objects.count() == 0
+    report = tmp_path / "r.csv"
+    code = cli.main(["person", str(f), "--map", "名字=name", "--report", str(report)], setup=False)
+    assert code == 0 and Person.objects.count() == 2 and report.exists()
+    assert read_totals(str(report))["accepted"] == 2
+    assert cli.main(["person", str(f), "--no-progress"], setup=False) == 1  # no name column
+    assert "姓名" in capsys.readouterr().err
+    tpl = tmp_path / "t.xlsx"
+    assert cli.main(["org", str(tpl), "--template"], setup=False) == 0 and tpl.exists()
