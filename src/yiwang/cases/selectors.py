@@ -146,7 +146,11 @@ def nearby_open_cases(
         lat__range=(lat - dlat, lat + dlat),
         lng__range=(lng - dlng, lng + dlng),
     )[:500]
-    found = [(c, distance_m(lng, lat, c.lng, c.lat)) for c in rows if c.lng is not None]
+    found = [
+        (c, distance_m(lng, lat, c.lng, c.lat))
+        for c in rows
+        if c.lng is not None and c.lat is not None
+    ]
     found = [(c, d) for c, d in found if d <= radius_m]
     found.sort(key=lambda cd: cd[1])
     return found[:limit]
