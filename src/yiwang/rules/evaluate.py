@@ -13,7 +13,8 @@ from __future__ import annotations
 import datetime as dt
 import operator
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
+from functools import cached_property
 from typing import Any
 
 from yiwang.rules.catalog import FactValue
@@ -28,6 +29,7 @@ from yiwang.rules.model import (
     Node,
     Not,
     Op,
+    Progressive,
     Rule,
     Tiers,
     elapsed,
@@ -106,17 +108,62 @@ class BoundAtom:
 
 
 class Bound:
-    """A rule with the as-of date applied: absolute fact keys and dates, compiled tests."""
+    """A rule with the as-of date applied: absolute fact keys and dates, compiled tests,
+    and the parts of the trace that do not depend on the facts."""
 
     def __init__(self, rule: Rule, as_of: dt.date) -> None:
         self.rule = rule
         self.as_of = as_of
         self.atoms: dict[str, BoundAtom] = {}
+        self.static: dict[str, dict[str, Any]] = {}
         for a in rule.atoms.values():
             if a.ref is None:
-                self.atoms[a.id] = BoundAtom(a, "", _never)
+                ba = BoundAtom(a, "", _never)
             else:
-                self.atoms[a.id] = BoundAtom(a, a.ref.key(as_of), atom_test(a, as_of))
+                ba = BoundAtom(a, a.ref.key(as_of), atom_test(a, as_of))
+            self.atoms[a.id] = ba
+            st: dict[str, Any] = {
+                "node": "atom",
+                "id": a.id,
+                "kind": a.kind,
+                "label": {"zh": a.label.zh, "en": a.label.en},
+                "clause": a.clause,
+                "value": None,
+                "test": {"zh": a.shown[0], "en": a.shown[1]},
+            }
+            if ba.key:
+                st["fact"] = ba.key
+                if a.spec is not None and a.spec.unit:
+                    st["unit"] = a.spec.unit
+            self.static[a.id] = st
+        # with no alternative (any, not) in the tree, no atom is ever moot or negated
+        self.simple = _is_simple(rule.when)
+        self.when_atoms = [a.id for a in _atoms_in(rule.when)]
+        self.header = {
+            "rule": rule.id,
+            "label": {"zh": rule.label.zh, "en": rule.label.en},
+            "as_of": as_of.isoformat(),
+        }
+        self.amount: FormulaFn | None = None
+        if rule.amount is not None:
+            self.amount = compile_formula(rule.amount.formula, as_of)
+        self.scored = [ba for ba in self.atoms.values() if ba.atom.kind != "bonus"]
+
+
+def _atoms_in(n: Node) -> list[Atom]:
+    if isinstance(n, Atom):
+        return [n]
+    if isinstance(n, Not):
+        return _atoms_in(n.child)
+    return [a for c in n.children for a in _atoms_in(c)]
+
+
+def _is_simple(n: Node) -> bool:
+    if isinstance(n, Atom):
+        return True
+    if isinstance(n, Group) and n.op == "all":
+        return all(_is_simple(c) for c in n.children)
+    return False
 
 
 def _never(_: Any) -> bool:  # pragma: no cover - discretionary atoms are never tested
@@ -147,20 +194,85 @@ def _json_value(v: Any) -> Any:
     return v
 
 
-@dataclass
 class Evaluation:
-    rule_id: str
-    as_of: dt.date
-    verdict: str  # pass | fail | unknown
-    score: float | None  # share of hard atoms satisfied (None without hard atoms)
-    failed: list[dict[str, Any]]
-    unknown: list[dict[str, Any]]
-    bonus: list[dict[str, Any]]
-    amount: float | None
-    amount_unit: str
-    amount_missing: list[str]
-    trace: dict[str, Any]
-    decisive: list[str] = field(default_factory=list)
+    """The outcome of one rule for one entity.
+
+    ``verdict``, ``score`` and ``amount`` are computed at once; ``failed``, ``unknown``,
+    ``bonus``, ``decisive`` and ``trace`` are built from the recorded atom values when first
+    read, so that matching one entity against many rules pays for explanations only where
+    they are shown.
+    """
+
+    def __init__(
+        self,
+        run: _Run,
+        verdict: Truth,
+        score: float | None,
+        amount: float | None,
+        amount_missing: list[str],
+    ) -> None:
+        self._run = run
+        self._verdict = verdict
+        self.rule_id = run.bound.rule.id
+        self.as_of = run.bound.as_of
+        self.verdict = WORD[verdict]
+        self.score = score
+        self.amount = amount
+        self.amount_unit = run.bound.rule.amount.unit if run.bound.rule.amount else ""
+        self.amount_missing = amount_missing
+
+    @cached_property
+    def _listed(self) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+        return self._run.listed()
+
+    @property
+    def failed(self) -> list[dict[str, Any]]:
+        """Atoms that count against the entity (negations applied, met alternatives aside)."""
+        return self._listed[0]
+
+    @property
+    def unknown(self) -> list[dict[str, Any]]:
+        """Atoms still open that matter, each with the facts (or review) that would settle it."""
+        return self._listed[1]
+
+    @cached_property
+    def bonus(self) -> list[dict[str, Any]]:
+        out = []
+        for b in self._run.bound.rule.bonus:
+            entry: dict[str, Any] = {"id": b.id, "value": WORD[self._run.value_of(b)]}
+            if b.label is not None:
+                entry["label"] = {"zh": b.label.zh, "en": b.label.en}
+            out.append(entry)
+        return out
+
+    @cached_property
+    def decisive(self) -> list[str]:
+        """The atoms that explain the verdict."""
+        bound, run = self._run.bound, self._run
+        if bound.simple:
+            return [i for i in bound.when_atoms if run.values.get(i) is self._verdict]
+        return _decisive_atoms(bound.rule.when, run)
+
+    @cached_property
+    def trace(self) -> dict[str, Any]:
+        """The explanation tree: the rule's tree with each node's value and each atom's fact,
+        actual value and test."""
+        run, bound = self._run, self._run.bound
+        rule = bound.rule
+        tr: dict[str, Any] = {
+            **bound.header,
+            "verdict": self.verdict,
+            "when": run.trace_of(rule.when),
+            "bonus": [run.trace_of(b) for b in rule.bonus],
+        }
+        if rule.amount is not None:
+            tr["amount"] = {
+                "value": self.amount,
+                "unit": self.amount_unit,
+                "label": {"zh": rule.amount.label.zh, "en": rule.amount.label.en},
+                "missing": self.amount_missing,
+            }
+        return tr
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -202,6 +314,7 @@ class _Run:
         self.decisions = decisions or {}
         self.cache = cache
         self.values: dict[str, Truth] = {}
+        self.named: dict[str, Truth] = {}
         self.groups: dict[int, Truth] = {}
         self.satisfied: dict[str, Truth] = {}  # value with the polarity of the tree applied
         self.moot: set[str] = set()
@@ -224,27 +337,22 @@ class _Run:
             return r
         return bool(ba.test(v))
 
-    def node(self, n: Node, trace: bool) -> tuple[Truth, dict[str, Any] | None]:
+    def node(self, n: Node) -> Truth:
         if isinstance(n, Atom):
-            ba = self.bound.atoms[n.id]
-            v = self.atom(ba)
+            v = self.atom(self.bound.atoms[n.id])
             self.values[n.id] = v
-            return v, (self.atom_trace(ba, v) if trace else None)
+            self.named[n.id] = v
+            return v
         if isinstance(n, Not):
-            v, t = self.node(n.child, trace)
-            out = kleene_not(v)
-            self.groups[id(n)] = out
-            return out, (self.group_trace(n, out, [t]) if t is not None else None)
-        vals: list[Truth] = []
-        traces: list[dict[str, Any]] = []
-        for c in n.children:
-            v, t = self.node(c, trace)
-            vals.append(v)
-            if t is not None:
-                traces.append(t)
-        out = kleene_all(vals) if n.op == "all" else kleene_any(vals)
+            out = kleene_not(self.node(n.child))
+        elif n.op == "all":
+            out = kleene_all([self.node(c) for c in n.children])
+        else:
+            out = kleene_any([self.node(c) for c in n.children])
         self.groups[id(n)] = out
-        return out, (self.group_trace(n, out, traces) if trace else None)
+        if n.id:
+            self.named[n.id] = out
+        return out
 
     def value_of(self, n: Node) -> Truth:
         return self.values.get(n.id) if isinstance(n, Atom) else self.groups.get(id(n))
@@ -268,25 +376,50 @@ class _Run:
         for c in n.children:
             self.mark(c, negated, child_moot)
 
+    def trace_of(self, n: Node) -> dict[str, Any]:
+        if isinstance(n, Atom):
+            return self.atom_trace(self.bound.atoms[n.id], self.values.get(n.id))
+        v = self.value_of(n)
+        kids = [n.child] if isinstance(n, Not) else list(n.children)
+        return self.group_trace(n, v, [self.trace_of(c) for c in kids])
+
+    def listed(self) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+        failed: list[dict[str, Any]] = []
+        unknown: list[dict[str, Any]] = []
+        satisfied = self.values if self.bound.simple else self.satisfied
+        for ba in self.bound.scored:
+            a = ba.atom
+            aid = a.id
+            sat = True if aid in self.moot else satisfied.get(aid)
+            if sat is False:
+                item: dict[str, Any] = {"id": aid, "label": a.label.zh, "label_en": a.label.en}
+                if ba.key:
+                    item["fact"] = ba.key
+                    item["actual"] = _json_value(self.facts.get(ba.key))
+                item["test"] = a.shown[0]
+                failed.append(item)
+            elif sat is None:
+                reason = "pending_review" if a.kind == "discretionary" else "missing_fact"
+                unknown.append(
+                    {
+                        "id": aid,
+                        "label": a.label.zh,
+                        "label_en": a.label.en,
+                        "reason": reason,
+                        "facts": [ba.key] if ba.key else [],
+                    }
+                )
+        return failed, unknown
+
     def atom_trace(self, ba: BoundAtom, v: Truth) -> dict[str, Any]:
         a = ba.atom
-        t: dict[str, Any] = {
-            "node": "atom",
-            "id": a.id,
-            "kind": a.kind,
-            "label": {"zh": a.label.zh, "en": a.label.en},
-            "clause": a.clause,
-            "value": WORD[v],
-            "test": {"zh": a.shown[0], "en": a.shown[1]},
-        }
+        t = self.bound.static[a.id].copy()
+        t["value"] = WORD[v]
         if a.kind == "discretionary":
             t["reason"] = "pending_review" if v is None else "reviewer_decision"
             return t
-        t["fact"] = ba.key
         actual = self.facts.get(ba.key)
-        t["actual"] = _json_value(actual)
-        if a.spec is not None and a.spec.unit:
-            t["unit"] = a.spec.unit
+        t["actual"] = actual.isoformat() if isinstance(actual, dt.date) else actual
         if a.fn is not None and actual is not None:
             t["elapsed"] = elapsed(a.fn, actual, self.bound.as_of)  # type: ignore[arg-type]
         if v is None:
@@ -302,16 +435,10 @@ class _Run:
         return t
 
 
-def _decisive_atoms(n: Node, values: dict[str, Truth]) -> list[str]:
+def _decisive_atoms(n: Node, run: _Run) -> list[str]:
+    """The atoms that explain the verdict: the failing parts of a failed ``all``, the
+    passing parts of a passed ``any``, the unknown parts of an unknown one..."""
     out: list[str] = []
-
-    def walk(node: Node) -> Truth:
-        if isinstance(node, Atom):
-            return values.get(node.id)
-        if isinstance(node, Not):
-            return kleene_not(walk(node.child))
-        vs = [walk(c) for c in node.children]
-        return kleene_all(vs) if node.op == "all" else kleene_any(vs)
 
     def collect(node: Node) -> None:
         if isinstance(node, Atom):
@@ -320,13 +447,115 @@ def _decisive_atoms(n: Node, values: dict[str, Truth]) -> list[str]:
         if isinstance(node, Not):
             collect(node.child)
             return
-        v = walk(node)
+        v = run.value_of(node)
         for c in node.children:
-            if walk(c) is v:
+            if run.value_of(c) is v:
                 collect(c)
 
     collect(n)
     return out
+
+
+FormulaFn = Callable[[Mapping[str, FactValue], Mapping[str, Truth], list[str]], float | None]
+
+
+def compile_formula(f: Formula, as_of: dt.date) -> FormulaFn:
+    """A formula as a function of (facts, node values, missing keys) → value in base units,
+    None (unknown) when an input it needs is missing."""
+    if isinstance(f, Const):
+        c = f.value
+        return lambda facts, conds, missing: c
+    if isinstance(f, FactTerm):
+        key, factor = f.ref.key(as_of), f.factor
+
+        def fact(
+            facts: Mapping[str, FactValue], conds: Mapping[str, Truth], missing: list[str]
+        ) -> float | None:
+            v = facts.get(key)
+            if v is None:
+                missing.append(key)
+                return None
+            return float(v) * factor  # type: ignore[arg-type]
+
+        return fact
+    if isinstance(f, Op):
+        args = [compile_formula(x, as_of) for x in f.args]
+        op = f.op
+
+        def operation(
+            facts: Mapping[str, FactValue], conds: Mapping[str, Truth], missing: list[str]
+        ) -> float | None:
+            xs = [g(facts, conds, missing) for g in args]
+            if None in xs:
+                return None
+            vals: list[float] = xs  # type: ignore[assignment]
+            if op == "add":
+                return sum(vals[1:], vals[0])
+            if op == "sub":
+                return vals[0] - vals[1]
+            if op == "mul":
+                out = vals[0]
+                for x in vals[1:]:
+                    out = out * x
+                return out
+            if op == "div":
+                return None if vals[1] == 0 else vals[0] / vals[1]
+            if op == "min":
+                return min(vals)
+            return max(vals)
+
+        return operation
+    if isinstance(f, If):
+        cond, then, other = f.cond, compile_formula(f.then, as_of), compile_formula(f.other, as_of)
+
+        def choose(
+            facts: Mapping[str, FactValue], conds: Mapping[str, Truth], missing: list[str]
+        ) -> float | None:
+            c = conds.get(cond)
+            a = then(facts, conds, missing)
+            b = other(facts, conds, missing)
+            if c is None:
+                return None
+            return a if c else b
+
+        return choose
+    if isinstance(f, Tiers):
+        by_fn = compile_formula(f.by, as_of)
+        brackets = [(lo, compile_formula(v, as_of)) for lo, v in f.brackets]
+        otherwise = compile_formula(f.otherwise, as_of)
+
+        def tiers(
+            facts: Mapping[str, FactValue], conds: Mapping[str, Truth], missing: list[str]
+        ) -> float | None:
+            by = by_fn(facts, conds, missing)
+            chosen = otherwise
+            if by is not None:
+                for lo, branch in brackets:
+                    if by >= lo:
+                        chosen = branch
+            value = chosen(facts, conds, missing)
+            return None if by is None else value
+
+        return tiers
+    assert isinstance(f, Progressive)
+    by_fn = compile_formula(f.by, as_of)
+    bounds = [lo for lo, _ in f.brackets[1:]]
+    steps = [(lo, rate, hi) for (lo, rate), hi in zip(f.brackets, [*bounds, None], strict=True)]
+
+    def progressive(
+        facts: Mapping[str, FactValue], conds: Mapping[str, Truth], missing: list[str]
+    ) -> float | None:
+        by = by_fn(facts, conds, missing)
+        if by is None:
+            return None
+        total = 0.0
+        for lo, rate, hi in steps:
+            top = by if hi is None else min(by, hi)
+            if top > lo:
+                total = total + (top - lo) * rate
+        return total
+
+    return progressive
 
 
 def formula_value(
@@ -337,82 +566,7 @@ def formula_value(
     missing: list[str],
 ) -> float | None:
     """A formula in base units; None (unknown) when an input it needs is missing."""
-    if isinstance(f, Const):
-        return f.value
-    if isinstance(f, FactTerm):
-        key = f.ref.key(as_of)
-        v = facts.get(key)
-        if v is None:
-            missing.append(key)
-            return None
-        return float(v) * f.factor  # type: ignore[arg-type]
-    if isinstance(f, Op):
-        xs = [formula_value(a, facts, as_of, conds, missing) for a in f.args]
-        if any(x is None for x in xs):
-            return None
-        vals = [x for x in xs if x is not None]
-        if f.op == "add":
-            return sum(vals[1:], vals[0])
-        if f.op == "sub":
-            return vals[0] - vals[1]
-        if f.op == "mul":
-            out = vals[0]
-            for x in vals[1:]:
-                out = out * x
-            return out
-        if f.op == "div":
-            return None if vals[1] == 0 else vals[0] / vals[1]
-        if f.op == "min":
-            return min(vals)
-        return max(vals)
-    if isinstance(f, If):
-        c = conds.get(f.cond)
-        then = formula_value(f.then, facts, as_of, conds, missing)
-        other = formula_value(f.other, facts, as_of, conds, missing)
-        if c is None:
-            return None
-        return then if c else other
-    if isinstance(f, Tiers):
-        by = formula_value(f.by, facts, as_of, conds, missing)
-        chosen = f.otherwise
-        if by is not None:
-            for lo, branch in f.brackets:
-                if by >= lo:
-                    chosen = branch
-        value = formula_value(chosen, facts, as_of, conds, missing)
-        return None if by is None else value
-    by = formula_value(f.by, facts, as_of, conds, missing)
-    if by is None:
-        return None
-    total = 0.0
-    bounds = [lo for lo, _ in f.brackets[1:]]
-    for (lo, rate), hi in zip(f.brackets, [*bounds, None], strict=True):
-        top = by if hi is None else min(by, hi)
-        if top > lo:
-            total = total + (top - lo) * rate
-    return total
-
-
-def node_values(rule: Rule, run: _Run) -> dict[str, Truth]:
-    """Values of every named node (for ``if`` in amounts)."""
-    out: dict[str, Truth] = {}
-
-    def walk(n: Node) -> Truth:
-        if isinstance(n, Atom):
-            v = run.values.get(n.id)
-        elif isinstance(n, Not):
-            v = kleene_not(walk(n.child))
-        else:
-            vs = [walk(c) for c in n.children]
-            v = kleene_all(vs) if n.op == "all" else kleene_any(vs)
-        if n.id:
-            out[n.id] = v
-        return v
-
-    walk(rule.when)
-    for b in rule.bonus:
-        walk(b)
-    return out
+    return compile_formula(f, as_of)(facts, conds, missing)
 
 
 def evaluate(
@@ -428,106 +582,37 @@ def evaluate(
     """Evaluate ``rule`` for one entity's ``facts`` at ``as_of``.
 
     ``facts`` are raw (see :meth:`Catalog.normalize`) unless ``normalized``. ``decisions``
-    maps discretionary atom ids to a reviewer's true/false.
+    maps discretionary atom ids to a reviewer's true/false. With ``trace`` the explanation
+    parts are built now; otherwise when first read.
     """
     nf: Mapping[str, FactValue] = facts if normalized else rule.catalog.normalize(facts, as_of)
     bound = bind(rule, as_of)
     run = _Run(bound, nf, decisions, cache)
-    verdict, when_trace = run.node(rule.when, trace)
-    run.mark(rule.when)
-    bonus_out: list[dict[str, Any]] = []
-    bonus_traces: list[dict[str, Any]] = []
+    verdict = run.node(rule.when)
     for b in rule.bonus:
-        bv, bt = run.node(b, trace)
-        entry: dict[str, Any] = {"id": b.id, "value": WORD[bv]}
-        if b.label is not None:
-            entry["label"] = {"zh": b.label.zh, "en": b.label.en}
-        bonus_out.append(entry)
-        if bt is not None:
-            bonus_traces.append(bt)
-    hard = 0
-    ok = 0
-    failed: list[dict[str, Any]] = []
-    unknown: list[dict[str, Any]] = []
-    for aid, ba in bound.atoms.items():
-        a = ba.atom
-        if a.kind == "bonus":
-            continue
-        s = run.satisfied.get(aid)
-        if aid in run.moot:
-            s = True  # an alternative already met: this atom no longer matters
-        if a.kind == "hard":
+        run.node(b)
+    satisfied = run.values
+    if not bound.simple:
+        run.mark(rule.when)
+        satisfied = run.satisfied
+    hard = ok = 0
+    for ba in bound.scored:
+        if ba.atom.kind == "hard":
             hard += 1
-            if s is True:
+            aid = ba.atom.id
+            if satisfied.get(aid) is True or aid in run.moot:
                 ok += 1
-        if s is False:
-            item: dict[str, Any] = {"id": aid, "label": a.label.zh, "label_en": a.label.en}
-            if ba.key:
-                item["fact"] = ba.key
-                item["actual"] = _json_value(nf.get(ba.key))
-            item["test"] = a.shown[0]
-            failed.append(item)
-        elif s is None:
-            if a.kind == "discretionary":
-                unknown.append(
-                    {
-                        "id": aid,
-                        "label": a.label.zh,
-                        "label_en": a.label.en,
-                        "reason": "pending_review",
-                        "facts": [],
-                    }
-                )
-            else:
-                unknown.append(
-                    {
-                        "id": aid,
-                        "label": a.label.zh,
-                        "label_en": a.label.en,
-                        "reason": "missing_fact",
-                        "facts": [ba.key],
-                    }
-                )
     amount = None
     amount_missing: list[str] = []
-    unit = ""
-    if rule.amount is not None:
-        unit = rule.amount.unit
-        conds = node_values(rule, run)
-        base = formula_value(rule.amount.formula, nf, as_of, conds, amount_missing)
+    if bound.amount is not None and rule.amount is not None:
+        base = bound.amount(nf, run.named, amount_missing)
         amount = None if base is None else base / rule.amount.factor
-        amount_missing = sorted(set(amount_missing))
-    tr: dict[str, Any] = {}
+        if len(amount_missing) > 1:
+            amount_missing = sorted(set(amount_missing))
+    e = Evaluation(run, verdict, (ok / hard) if hard else None, amount, amount_missing)
     if trace:
-        tr = {
-            "rule": rule.id,
-            "label": {"zh": rule.label.zh, "en": rule.label.en},
-            "as_of": as_of.isoformat(),
-            "verdict": WORD[verdict],
-            "when": when_trace,
-            "bonus": bonus_traces,
-        }
-        if rule.amount is not None:
-            tr["amount"] = {
-                "value": amount,
-                "unit": unit,
-                "label": {"zh": rule.amount.label.zh, "en": rule.amount.label.en},
-                "missing": amount_missing,
-            }
-    return Evaluation(
-        rule_id=rule.id,
-        as_of=as_of,
-        verdict=WORD[verdict],
-        score=(ok / hard) if hard else None,
-        failed=failed,
-        unknown=unknown,
-        bonus=bonus_out,
-        amount=amount,
-        amount_unit=unit,
-        amount_missing=amount_missing,
-        trace=tr,
-        decisive=_decisive_atoms(rule.when, run.values) if trace else [],
-    )
+        _ = e.trace, e._listed, e.bonus, e.decisive
+    return e
 
 
 def verdict(
@@ -538,7 +623,7 @@ def verdict(
 ) -> Truth:
     """Only the verdict (True / False / None) for normalized facts: the fast path."""
     run = _Run(bind(rule, as_of), facts, decisions)
-    return run.node(rule.when, False)[0]
+    return run.node(rule.when)
 
 
 def amount_value(
@@ -551,10 +636,12 @@ def amount_value(
     if rule.amount is None:
         return None
     run = _Run(bind(rule, as_of), facts, decisions)
-    run.node(rule.when, False)
+    run.node(rule.when)
     for b in rule.bonus:
-        run.node(b, False)
-    base = formula_value(rule.amount.formula, facts, as_of, node_values(rule, run), [])
+        run.node(b)
+    bound = run.bound
+    assert bound.amount is not None
+    base = bound.amount(facts, run.named, [])
     return None if base is None else base / rule.amount.factor
 
 
