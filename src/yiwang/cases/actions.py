@@ -360,7 +360,7 @@ def do_report_case(
 def _load_for_update(actor: User, case_id: int) -> Case:
     access_case(actor, case_id)  # 404 outside scope
     return (
-        Case.objects.select_for_update()
+        Case.objects.select_for_update(of=("self",))
         .select_related("category", "state", "grid", "department", "department__division")
         .get(pk=case_id)
     )

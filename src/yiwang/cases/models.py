@@ -234,9 +234,7 @@ class Case(models.Model):
     stage_started_at = models.DateTimeField(null=True, blank=True)
     warn_at = models.DateTimeField(null=True, blank=True)
     due_at = models.DateTimeField(null=True, blank=True)
-    sla_level = models.CharField(
-        max_length=6, choices=SlaLevel.choices, default=SlaLevel.GREEN, db_index=True
-    )
+    sla_level = models.CharField(max_length=6, choices=SlaLevel.choices, default=SlaLevel.GREEN)
     suspended_at = models.DateTimeField(null=True, blank=True)
     overdue_since = models.DateTimeField(null=True, blank=True)
     overdue_count = models.PositiveSmallIntegerField(default=0)
