@@ -70,7 +70,7 @@ CAPABILITIES: dict[str, frozenset[str]] = {
 
 # Django admin apps each admin role may touch (三权分立: nobody gets the audit tables).
 ADMIN_APPS: dict[str, frozenset[str]] = {
-    Role.SYSADMIN: frozenset({"accounts", "core.codetableversion", "core.industrycode"}),
+    Role.SYSADMIN: frozenset({"accounts", "cases", "core.codetableversion", "core.industrycode"}),
     Role.SECADMIN: frozenset({"axes", "otp_totp"}),
 }
 
