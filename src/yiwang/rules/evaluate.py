@@ -138,6 +138,16 @@ class Bound:
             self.static[a.id] = st
         # with no alternative (any, not) in the tree, no atom is ever moot or negated
         self.simple = _is_simple(rule.when)
+        w = rule.when
+        # a root "all" of atoms (or one atom): evaluated in a flat loop
+        self.flat: list[BoundAtom] | None = None
+        if isinstance(w, Atom):
+            self.flat = [self.atoms[w.id]]
+        elif (
+            isinstance(w, Group) and w.op == "all" and all(isinstance(c, Atom) for c in w.children)
+        ):
+            self.flat = [self.atoms[c.id] for c in w.children if isinstance(c, Atom)]
+        self.hard_ids = [ba.atom.id for ba in self.atoms.values() if ba.atom.kind == "hard"]
         self.when_atoms = [a.id for a in _atoms_in(rule.when)]
         self.header = {
             "rule": rule.id,
@@ -588,20 +598,31 @@ def evaluate(
     nf: Mapping[str, FactValue] = facts if normalized else rule.catalog.normalize(facts, as_of)
     bound = bind(rule, as_of)
     run = _Run(bound, nf, decisions, cache)
-    verdict = run.node(rule.when)
+    if bound.flat is not None:
+        verdict: Truth = True
+        values, atom = run.values, run.atom
+        for ba in bound.flat:
+            v = values[ba.atom.id] = atom(ba)
+            if v is not True and verdict is not False:
+                verdict = v
+        run.named.update(values)
+        run.groups[id(rule.when)] = verdict
+        if rule.when.id:
+            run.named[rule.when.id] = verdict
+    else:
+        verdict = run.node(rule.when)
     for b in rule.bonus:
         run.node(b)
     satisfied = run.values
     if not bound.simple:
         run.mark(rule.when)
         satisfied = run.satisfied
-    hard = ok = 0
-    for ba in bound.scored:
-        if ba.atom.kind == "hard":
-            hard += 1
-            aid = ba.atom.id
-            if satisfied.get(aid) is True or aid in run.moot:
-                ok += 1
+    hard = len(bound.hard_ids)
+    ok = 0
+    moot = run.moot
+    for aid in bound.hard_ids:
+        if satisfied.get(aid) is True or aid in moot:
+            ok += 1
     amount = None
     amount_missing: list[str] = []
     if bound.amount is not None and rule.amount is not None:

@@ -107,9 +107,10 @@ class FactArrays:
             s = df.get_column(name)
             if dtype == pl.String or dtype == pl.Categorical or dtype == pl.Enum:
                 s = s.cast(pl.String)
-                cats = s.drop_nulls().unique().sort().to_list()
-                codes = (s.rank("dense") - 1).fill_null(-1).cast(pl.Int32).to_numpy()
-                categorical[name] = Categorical(codes, cats)
+                cats = s.drop_nulls().unique().sort()
+                # an Enum over the sorted distinct values: its physical codes are their ranks
+                codes = s.cast(pl.Enum(cats)).to_physical().cast(pl.Int32).fill_null(-1)
+                categorical[name] = Categorical(codes.to_numpy(), cats.to_list())
             elif dtype == pl.Date:
                 numeric[name] = s.cast(pl.Int32).cast(pl.Float64).fill_null(nan).to_numpy()
             else:
@@ -192,32 +193,43 @@ class Sweep:
         self.facts = facts
         self.as_of = as_of
         self.review_columns = review_columns
-        self.cache: dict[tuple[str, Cond], Tri] = {}
+        self.cache: dict[tuple[str, Cond], Bits] = {}
         self.atoms_total = 0
 
     # ---------------------------------------------------------------- conditions
 
     def cond(self, column: str, cond: Cond) -> Tri:
+        """A test of one column: unknown exactly where the column is missing, so only the
+        passes are kept (shared between rules); fails are ``known & ~passes``."""
+        t = self._passes(column, cond)
+        known = self._known_for(column, cond)
+        return t, known & ~t
+
+    def _known_for(self, column: str, cond: Cond) -> Bits:
+        if isinstance(cond, Pending) and not (self.review_columns and self.facts.has(column)):
+            return self.facts.zeros()
+        return self.facts.known(column)
+
+    def _passes(self, column: str, cond: Cond) -> Bits:
         key = (column, cond)
         hit = self.cache.get(key)
         if hit is not None:
             return hit
         fa = self.facts
         if isinstance(cond, Both | Either):
-            parts = [self.cond(column, p) for p in cond.parts]
-            tri = _all(parts) if isinstance(cond, Both) else _any(parts)
+            parts = [self._passes(column, p) for p in cond.parts]
+            t = parts[0]
+            for p in parts[1:]:
+                t = (t & p) if isinstance(cond, Both) else (t | p)
         elif isinstance(cond, Pending):
             if self.review_columns and fa.has(column):
-                x = fa.numeric[column]
-                tri = (fa.pack(x == 1.0), fa.pack(x == 0.0))
+                t = fa.pack(fa.numeric[column] == 1.0)
             else:
-                tri = (fa.zeros(), fa.zeros())
+                t = fa.zeros()
         else:
-            known = fa.known(column)
-            raw = fa.pack(self._raw(column, cond))
-            tri = (raw & known, ~raw & known)
-        self.cache[key] = tri
-        return tri
+            t = fa.pack(self._raw(column, cond)) & fa.known(column)
+        self.cache[key] = t
+        return t
 
     def _raw(self, column: str, cond: Cond) -> npt.NDArray[np.bool_]:
         fa = self.facts
