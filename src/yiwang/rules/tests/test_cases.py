@@ -134,3 +134,75 @@ def test_add_subparsers_mounts_under_a_parent() -> None:
     add_subparsers(sub)
     args = parser.parse_args(["rules", "test", str(EXAMPLES)])
     assert args.func(args) == 0
+
+
+def test_sql_for_every_dialect_parses_back() -> None:
+    import datetime as dt
+
+    import sqlglot
+
+    from yiwang.rules import sql
+
+    rules = [load_rule(p) for p in sorted(EXAMPLES.glob("*.json"))]
+    for dialect in sql.DIALECTS:
+        text = sql.select_sql(rules, dt.date(2024, 6, 30), dialect=dialect)
+        assert sqlglot.parse_one(text, read=dialect) is not None
+        assert "__amount" in text
+        counts = sql.counts(rules, dt.date(2024, 6, 30)).sql(dialect=dialect)
+        assert sqlglot.parse_one(counts, read=dialect) is not None
+
+
+def test_sweep_counts_and_match_sets() -> None:
+    import datetime as dt
+
+    from yiwang.rules import evaluate, polars_backend, vector
+    from yiwang.rules.lower import columns
+
+    rule = load_rule(EXAMPLES / "gaoxin_rd_subsidy.json")
+    as_of = dt.date(2024, 6, 30)
+    good = {
+        "registered_district": "310115",
+        "industry": "C3911",
+        "founded_on": dt.date(2015, 3, 1),
+        "is_high_tech": True,
+        "high_tech_expires_on": dt.date(2025, 12, 31),
+        "rd_expense__fy2023": 800.0,
+        "on_dishonesty_list": False,
+    }
+    rows = [good, {**good, "rd_expense__fy2023": None}, {**good, "industry": "I6510"}, good]
+    df = polars_backend.frame(rows, columns(rule, as_of), ids=[11, 12, 13, 14])
+    res = vector.sweep([rule], vector.FactArrays.from_polars(df), as_of, amounts=True)
+    assert res.counts() == {rule.id: {"pass": 2, "fail": 1, "unknown": 1}}
+    assert list(res.matches(rule.id)) == [11, 14]
+    assert list(res.matches(rule.id, unknown=True)) == [12]
+    assert list(res.amounts[rule.id][[0, 2]]) == [80.0, 80.0]
+    e = evaluate(
+        rule,
+        {"rd_expense@FY2023": 800.0, **{k: v for k, v in good.items() if "__" not in k}},
+        as_of,
+    )
+    assert e.verdict == "pass"
+
+
+def test_benchmark_runs_small() -> None:
+    from yiwang.rules.bench import parser, run
+
+    out = run(
+        parser().parse_args(
+            [
+                "--entities",
+                "3000",
+                "--policies",
+                "30",
+                "--sample",
+                "5",
+                "--explain-samples",
+                "3",
+                "--engines",
+                "polars,duckdb",
+            ]
+        )
+    )
+    assert out["python_baseline"]["sweep_vs_python_mismatches_on_20_entities"] == 0
+    assert out["engines"]["polars_counts"]["agrees"] and out["engines"]["duckdb_counts"]["agrees"]
+    assert out["sizes"]["policies"] == 30
