@@ -23,6 +23,7 @@ from .strategies import AS_OFS, CATALOG, entity, rule
 duckdb = pytest.importorskip("duckdb")
 pl = pytest.importorskip("polars")
 np = pytest.importorskip("numpy")
+sqlglot = pytest.importorskip("sqlglot")
 
 from yiwang.rules import polars_backend, sql, vector  # noqa: E402
 
@@ -170,7 +171,10 @@ def pg_conn() -> Any:
     if not url:
         pytest.skip("YIWANG_TEST_DATABASE_URL is not set")
     psycopg = pytest.importorskip("psycopg")
-    conn = psycopg.connect(url, autocommit=True)
+    try:
+        conn = psycopg.connect(url, autocommit=True)
+    except psycopg.OperationalError:  # the named database may not exist yet: use the server's
+        conn = psycopg.connect(url, dbname="postgres", autocommit=True)
     yield conn
     conn.close()
 
