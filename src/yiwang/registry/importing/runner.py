@@ -270,7 +270,10 @@ class Importer:
         }
         self.defaults = writing.model_defaults(self.model)
         self.fields = list(self.model._meta.concrete_fields)
-        self.published: list[dict[str, Any]] = []
+        # Into an empty table, every key of the file is new unless it repeats (refused by
+        # ``dedupe``), so the per-batch lookup is skipped. A concurrent writer shows up as a
+        # unique-key violation, and the batch is then retried with the lookup.
+        self.lookup = self.model._default_manager.exists()
 
     # --- stage 1: rows to items -------------------------------------------------------------
     def clean(self, rows: Sequence[tuple[int, list[str]]], index: dict[str, int]) -> list[Item]:
@@ -365,7 +368,7 @@ class Importer:
 
     # --- the batch --------------------------------------------------------------------------
     def process(self, items: list[Item]) -> None:
-        found = self.existing(items)
+        found = self.existing(items) if self.lookup else {}
         h = self.handler
         key = h.key_attname
         new = [it for it in items if not it.errors and it.values[key] not in found]
@@ -664,6 +667,7 @@ def _one_batch(
             if attempt == 1:
                 log.warning("import batch at row %s: %s; retrying", rows[0][0], exc)
                 imp.forget(items)
+                imp.lookup = True
                 items = imp.clean(rows, index)
                 continue
             _fail(imp, items, exc, result)

@@ -48,6 +48,14 @@ def allocate_ids(model: type[Model], n: int) -> list[int]:
         return list(range(start, start + n))
 
 
+def _copy(cur: Any, sql: str, rows: Sequence[tuple[Any, ...]]) -> None:
+    """COPY through psycopg's own cursor, its errors turned into Django's (IntegrityError …)
+    as for any other query."""
+    with connection.wrap_database_errors, cur.cursor.copy(sql) as copy:
+        for r in rows:
+            copy.write_row(r)
+
+
 def _json(value: Any) -> str:
     return json.dumps(value, ensure_ascii=False)
 
@@ -84,10 +92,7 @@ def insert_rows(model: type[Model], rows: Iterable[tuple[Any, ...]]) -> int:
         return 0
     with connection.cursor() as cur:
         if connection.vendor == "postgresql":
-            raw = cur.cursor
-            with raw.copy(f"COPY {qn(table)} ({cols}) FROM STDIN") as copy:
-                for r in rows:
-                    copy.write_row(r)
+            _copy(cur, f"COPY {qn(table)} ({cols}) FROM STDIN", rows)
         else:
             marks = ", ".join(["%s"] * len(fields))
             cur.executemany(f"INSERT INTO {qn(table)} ({cols}) VALUES ({marks})", rows)  # noqa: S608
@@ -154,9 +159,7 @@ def insert_history(
         return 0
     with connection.cursor() as cur:
         if connection.vendor == "postgresql":
-            with cur.cursor.copy(f"COPY {qn(table)} ({cols}) FROM STDIN") as copy:
-                for r in rows:
-                    copy.write_row(r)
+            _copy(cur, f"COPY {qn(table)} ({cols}) FROM STDIN", rows)
         else:
             marks = ", ".join(["%s"] * len(fields))
             cur.executemany(f"INSERT INTO {qn(table)} ({cols}) VALUES ({marks})", rows)  # noqa: S608

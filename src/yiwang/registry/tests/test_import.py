@@ -402,3 +402,16 @@ def test_cli(world, grids, tmp_path, capsys):
     assert "姓名" in capsys.readouterr().err
     tpl = tmp_path / "t.xlsx"
     assert cli.main(["org", str(tpl), "--template"], setup=False) == 0 and tpl.exists()
+
+
+@pytest.mark.django_db
+def test_a_key_written_meanwhile_is_found_on_retry(world, grids, tmp_path, monkeypatch):
+    # The import sees an empty table and skips lookups; a row written "concurrently" makes
+    # the batch fail on the unique blind index, and the retry finds it.
+    first = write_csv(tmp_path / "a.csv", HEADER, people_rows(grids[0], 1))
+    runner.run("person", first)
+    monkeypatch.setattr(type(Person.objects), "exists", lambda self: False)
+    f = write_csv(tmp_path / "p.csv", HEADER, people_rows(grids[0], 3))
+    res = runner.run("person", f)
+    assert res.counts == {"accepted": 2, "updated": 0, "unchanged": 1, "refused": 0}
+    assert res.failed_batches == 0 and Person.objects.count() == 3
