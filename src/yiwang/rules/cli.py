@@ -55,6 +55,9 @@ def cmd_eval(args: argparse.Namespace) -> int:
     except (RuleError, FactError) as e:
         _dump({"error": type(e).__name__, "problems": e.to_list()})
         return 1
+    except (OSError, ValueError) as e:
+        _dump({"error": type(e).__name__, "problems": [{"message": str(e)}]})
+        return 1
     if args.text:
         print(out["explanation"]["en" if args.text == "en" else "zh"])
         return 0
