@@ -205,6 +205,10 @@ def build_parser() -> argparse.ArgumentParser:
     ac = asub.add_parser("checkpoint", help="pin the chain's current head")
     ac.set_defaults(func=cmd_audit_checkpoint)
 
+    from yiwang.rules.cli import add_subparsers as add_rules_subparsers
+
+    add_rules_subparsers(sub)
+
     k = sub.add_parser("keys", help="key material")
     ksub = k.add_subparsers(dest="keys_command", required=True)
     kg = ksub.add_parser("generate", help="print fresh production keys as environment lines")
