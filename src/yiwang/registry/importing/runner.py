@@ -26,88 +26,24 @@ from typing import Any
 import numpy as np
 from django.conf import settings
 from django.db import DatabaseError, IntegrityError, connection, transaction
-from django.db.models import JSONField, Model
+from django.db.models import JSONField
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
 from yiwang.accounts.roles import Cap
 from yiwang.grid.coords import to_wgs84
 from yiwang.grid.selectors import grid_ids_for, grid_index
-from yiwang.registry.history import MASK_BY_FIELD
 from yiwang.registry.importing import workers as workers_mod
 from yiwang.registry.importing import writing
 from yiwang.registry.importing.handlers import HANDLERS, Handler, Item
 from yiwang.registry.importing.reading import open_source
 from yiwang.registry.importing.schema import SCHEMAS, match_header
+from yiwang.registry.importing.shown import HISTORY_FIELDS, LOCATION, shower, splice_json
 from yiwang.registry.models import Person
 
 log = logging.getLogger(__name__)
 
 STATUSES = ("accepted", "updated", "unchanged", "refused")
-
-#: Fields shown in a created/updated history entry (as the per-row actions record them).
-HISTORY_FIELDS = {
-    "person": (
-        "name",
-        "id_number",
-        "phone",
-        "sex",
-        "birth_date",
-        "household_no",
-        "home_id",
-        "tags",
-        "lng",
-        "lat",
-        "grid_id",
-    ),
-    "place": ("code", "kind", "name", "parent_id", "address", "lng", "lat", "grid_id"),
-    "thing": (
-        "part_code",
-        "class_code",
-        "name",
-        "status",
-        "owner_department_id",
-        "lng",
-        "lat",
-        "grid_id",
-    ),
-    "organisation": (
-        "kind",
-        "credit_code",
-        "name",
-        "industry_code",
-        "size_class",
-        "registered_address",
-        "founded_on",
-        "registered_capital",
-        "legal_representative",
-        "status",
-        "place_id",
-        "lng",
-        "lat",
-        "grid_id",
-    ),
-}
-LOCATION = ("lng", "lat", "coord_system", "grid_id")
-
-
-_PLAIN = (int, float, bool, list)
-
-
-def _shower(model: type[Model], name: str) -> Callable[[Any], Any]:
-    """How ``registry.history`` shows a value of this field (masked where personal), as a
-    function prepared once per field instead of looked up per value."""
-    from yiwang.core.personal import pi_class_of
-
-    f = model._meta.get_field(name)
-    if pi_class_of(f) is None:
-        return lambda v: v if type(v) in _PLAIN else str(v)
-    masker = MASK_BY_FIELD.get(name)
-    if masker is not None:
-        return lambda v: masker(str(v))
-    if name in {"lat", "lng"}:
-        return lambda v: round(float(v), 3)
-    return lambda v: "***"
 
 
 @dataclass
@@ -264,7 +200,7 @@ class Importer:
         self.index = grid_index()
         self.history_fields = HISTORY_FIELDS[entity_type]
         self.show = {
-            f: _shower(self.model, f)
+            f: shower(self.model, f)
             for f in {*self.history_fields, *self.handler.compare, *LOCATION}
             if not f.endswith("_index")
         }
@@ -402,7 +338,20 @@ class Importer:
                 it.status = "accepted"
                 self.handler.fill_new(it)
                 show = self.show
-                it.changes = {f: [None, show[f](v[f])] for f in hist if f in v and v[f] is not None}
+                if it.history_json is not None:  # prepared by a worker: add the rest
+                    done = it.shown
+                    it.history_json = splice_json(
+                        it.history_json,
+                        [
+                            (f, [None, show[f](v[f])])
+                            for f in hist
+                            if f not in done and f in v and v[f] is not None
+                        ],
+                    )
+                else:
+                    it.changes = {
+                        f: [None, show[f](v[f])] for f in hist if f in v and v[f] is not None
+                    }
                 continue
             if (
                 self.allowed is not None
@@ -466,7 +415,7 @@ class Importer:
         sealer = getattr(self.handler, "sealer", None)
         new_rows = []
         updates: list[tuple[dict[str, Any], int]] = []
-        history: list[tuple[int, str, dict[str, Any]]] = []
+        history: list[tuple[int, str, dict[str, Any] | str]] = []
         is_person = self.model is Person
         has_updated_at = "updated_at" in self.defaults
         for it in items:
@@ -487,7 +436,7 @@ class Importer:
                     v["phone"] = it.sealed["phone"]
                     v["source"] = self.source
                 new_rows.append(writing.db_row(self.fields, v, self.defaults))
-                history.append((it.pk or 0, "created", it.changes or {}))
+                history.append((it.pk or 0, "created", it.history_json or it.changes or {}))
             elif it.status == "updated":
                 v = dict(it.values)
                 if is_person and "phone" in v:
@@ -585,7 +534,9 @@ def run(
                 initargs=(entity_type, sorted(present), translation.get_language() or ""),
             )
         try:
-            pending: deque[tuple[list[tuple[int, list[str]]], Future[list[Item]]]] = deque()
+            pending: deque[tuple[list[tuple[int, list[str]]], Future[list[tuple[Any, ...]]]]] = (
+                deque()
+            )
             for batch in _batches(src.rows, batch_size):
                 if pool is None:
                     _one_batch(imp, batch, hm.index, report, result, None)
@@ -594,11 +545,11 @@ def run(
                 pending.append((batch, pool.submit(workers_mod.work, batch, hm.index)))
                 if len(pending) > 2 * workers:
                     rows, fut = pending.popleft()
-                    _one_batch(imp, rows, hm.index, report, result, fut.result())
+                    _one_batch(imp, rows, hm.index, report, result, _items(fut.result()))
                     progress()
             while pending:
                 rows, fut = pending.popleft()
-                _one_batch(imp, rows, hm.index, report, result, fut.result())
+                _one_batch(imp, rows, hm.index, report, result, _items(fut.result()))
                 progress()
             result.seconds = time.perf_counter() - t0
             report.totals(result)
@@ -612,6 +563,10 @@ def run(
             pool.shutdown(cancel_futures=True)
         src.close()
         restore()
+
+
+def _items(tuples: list[tuple[Any, ...]]) -> list[Item]:
+    return [Item(*t) for t in tuples]
 
 
 def _batches(

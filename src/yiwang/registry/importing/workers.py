@@ -29,7 +29,8 @@ def init(entity_type: str, present: list[str], language: str) -> None:
     _STATE["handler"] = handler
 
 
-def work(rows: list[tuple[int, list[str]]], index: dict[str, int]) -> list[Any]:
+def work(rows: list[tuple[int, list[str]]], index: dict[str, int]) -> list[tuple[Any, ...]]:
+    """Clean, convert and encrypt a batch; items go back as tuples (``Item(*t)`` rebuilds)."""
     from yiwang.registry.importing.runner import prepare_rows
 
-    return prepare_rows(_STATE["handler"], rows, index, seal=True)
+    return [it.as_tuple() for it in prepare_rows(_STATE["handler"], rows, index, seal=True)]

@@ -130,12 +130,12 @@ def update_rows(model: type[Model], updates: Iterable[tuple[dict[str, Any], int]
 
 def insert_history(
     entity_type: str,
-    entries: Iterable[tuple[int, str, dict[str, Any]]],
+    entries: Iterable[tuple[int, str, dict[str, Any] | str]],
     *,
     actor: str,
     source: str,
 ) -> int:
-    """ChangeRecord rows (entity id, created|updated, changes) in bulk."""
+    """ChangeRecord rows (entity id, created|updated, changes as a dict or JSON text) in bulk."""
     now = timezone.now()
     at = now if connection.vendor == "postgresql" else connection.ops.adapt_datetimefield_value(now)
     fields = [f for f in _columns(ChangeRecord) if not f.primary_key]
@@ -143,18 +143,15 @@ def insert_history(
     table = ChangeRecord._meta.db_table
     cols = ", ".join(qn(str(f.column)) for f in fields)
     order = [f.attname for f in fields]
+    const = {"entity_type": entity_type, "at": at, "actor": actor, "source": source}
+    template: list[Any] = [const.get(k) for k in order]
+    i_id, i_action, i_changes = (order.index(k) for k in ("entity_id", "action", "changes"))
     rows: list[tuple[Any, ...]] = []
     for entity_id, action, changes in entries:
-        values = {
-            "entity_type": entity_type,
-            "entity_id": entity_id,
-            "at": at,
-            "actor": actor,
-            "source": source,
-            "action": action,
-            "changes": _json(changes),
-        }
-        rows.append(tuple(values[k] for k in order))
+        r = template.copy()
+        r[i_id], r[i_action] = entity_id, action
+        r[i_changes] = changes if isinstance(changes, str) else _json(changes)
+        rows.append(tuple(r))
     if not rows:
         return 0
     with connection.cursor() as cur:

@@ -379,6 +379,19 @@ def test_worker_processes_give_the_same_result(world, grids, tmp_path, monkeypat
     assert refused == {32: "id_number", 33: "id_number"}
     p = Person.objects.get(phone_index=Person._meta.get_field("phone_index").compute("13900000005"))
     assert p.id_number == pid(5) and p.name == "张5"
+    rec = ChangeRecord.objects.get(entity_id=p.pk)
+    assert rec.action == "created" and set(rec.changes) == {
+        "name",
+        "id_number",
+        "phone",
+        "sex",
+        "birth_date",
+        "lng",
+        "lat",
+        "grid_id",
+    }
+    assert rec.changes["id_number"] == [None, pid(5)[:3] + "*" * 11 + pid(5)[-4:]]
+    assert rec.changes["grid_id"] == [None, grids[0].pk] and rec.changes["name"] == [None, "张*"]
     assert runner.run("person", f, workers=2, batch_size=7).counts["unchanged"] == 30
 
 
