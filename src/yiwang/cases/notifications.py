@@ -8,7 +8,9 @@ Every case action leaves in-app ``Message`` rows and publishes ``cases.changed``
   contact phone and email given with the report, else the reporter account's phone and email,
   unless the reporter opted out;
 - a message to a department (and role): each active member (with that role) by their account's
-  email and phone.
+  email and phone;
+- a reporter with no account (Open311, 12345) has no inbox: the public steps of their case's
+  timeline are sent to the case's contact details instead (``deliver_case_event``).
 
 Texts are composed in zh-Hans from the message kind and the case, never from free-text notes,
 and carry no personal data. Each delivery (message × channel × person) is recorded in the audit

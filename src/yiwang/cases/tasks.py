@@ -15,3 +15,6 @@ def sweep_deadlines() -> dict[str, int]:
     from yiwang.cases.actions import do_sweep_deadlines
 
     return do_sweep_deadlines()
+
+
+from yiwang.cases import tasks_notify  # noqa: E402, F401  (email/SMS sends, 部件 follow-up)
