@@ -48,6 +48,11 @@ def _peak_rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # KiB on Linux
 
 
+def _peak_rss_children_mb() -> float:
+    """The largest finished child's peak (the import's worker processes)."""
+    return resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+
+
 def _grids() -> None:
     from yiwang.accounts.actions import do_add_community
     from yiwang.accounts.models import Division, DivisionLevel
@@ -169,6 +174,7 @@ def run(args: Any) -> dict[str, Any]:
         "reimport_unchanged": second,
         "rows_per_s": first["rows_per_s"],
         "peak_rss_mb": round(_peak_rss_mb(), 1),
+        "peak_rss_mb_worker": round(_peak_rss_children_mb(), 1),
         "peak_rss_mb_before_import": round(rss_before, 1),
         "people_stored": stored,
         "history_rows": history,
