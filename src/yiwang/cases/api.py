@@ -21,6 +21,7 @@ from yiwang.cases.schemas import (
     ContactOut,
     DuplicateOut,
     EventOut,
+    FollowUpIn,
     MessageOut,
     RatingIn,
     StatOut,
@@ -229,5 +230,22 @@ def transition(request: AuthedRequest, case_id: int, payload: TransitionIn) -> A
 def rate(request: AuthedRequest, case_id: int, payload: RatingIn) -> Any:
     case = actions.do_rate_case(
         actor=request.user, case_id=case_id, rating=payload.rating, comment=payload.comment
+    )
+    return selectors.case_view(request.user, case)
+
+
+@router.post(
+    "/{case_id}/follow-up",
+    response={200: CaseOut, **ERRORS},
+    summary="Answer the four-week 'still fixed?' question (部件 cases)",
+    description="By the reporter, or by a centre operator on their behalf. 'Still broken' "
+    "recorded by an operator reopens the case; the reporter's own answer puts it under review "
+    "and asks the centre to reopen it.",
+)
+def follow_up(request: AuthedRequest, case_id: int, payload: FollowUpIn) -> Any:
+    from yiwang.cases.followup import do_answer_follow_up
+
+    case = do_answer_follow_up(
+        actor=request.user, case_id=case_id, still_fixed=payload.still_fixed, note=payload.note
     )
     return selectors.case_view(request.user, case)

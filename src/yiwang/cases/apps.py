@@ -6,3 +6,6 @@ class CasesConfig(AppConfig):
     name = "yiwang.cases"
     label = "cases"
     verbose_name = _("City management cases")
+
+    def ready(self) -> None:
+        from yiwang.cases import tasks_notify  # noqa: F401  (cases.changed subscriber, notification jobs)

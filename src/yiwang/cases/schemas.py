@@ -143,3 +143,8 @@ class ContactOut(Schema):
     name: str
     phone: str
     email: str
+
+
+class FollowUpIn(Schema):
+    still_fixed: bool = Field(..., description="Is the city part still fixed four weeks later?")
+    note: str = ""

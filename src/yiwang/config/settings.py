@@ -263,6 +263,20 @@ else:
         "immediate": False,
         "consumer": {"workers": 2, "worker_type": "thread"},
     }
+# --- Notifications (email / SMS providers; see docs/notifications.md) -----------------------
+YIWANG_EMAIL_BACKEND = os.environ.get("YIWANG_EMAIL_BACKEND", "file")
+YIWANG_SMS_BACKEND = os.environ.get("YIWANG_SMS_BACKEND", "file")
+YIWANG_NOTIFY_WEBHOOK_URL = os.environ.get("YIWANG_NOTIFY_WEBHOOK_URL", "")
+YIWANG_NOTIFY_WEBHOOK_SECRET = os.environ.get("YIWANG_NOTIFY_WEBHOOK_SECRET", "")
+YIWANG_NOTIFY_WEBHOOK_TIMEOUT = os.environ.get("YIWANG_NOTIFY_WEBHOOK_TIMEOUT", "5")
+YIWANG_NOTIFY_WEBHOOK_RETRIES = os.environ.get("YIWANG_NOTIFY_WEBHOOK_RETRIES", "2")
+if PRODUCTION and "webhook" in (YIWANG_EMAIL_BACKEND, YIWANG_SMS_BACKEND):
+    if not YIWANG_NOTIFY_WEBHOOK_URL or not YIWANG_NOTIFY_WEBHOOK_SECRET:
+        raise ImproperlyConfigured(
+            "Refusing to start in production: the webhook notification backend needs "
+            "YIWANG_NOTIFY_WEBHOOK_URL and YIWANG_NOTIFY_WEBHOOK_SECRET"
+        )
+
 YIWANG_AUDIT_CHECKPOINT_MINUTES = int(os.environ.get("YIWANG_AUDIT_CHECKPOINT_MINUTES", "10"))
 
 # --- API ------------------------------------------------------------------------------------

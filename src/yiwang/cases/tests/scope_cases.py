@@ -118,6 +118,19 @@ register(
         note="the world's case is not closed yet: the reporter gets 409, others 404",
     )
 )
+register(
+    EndpointCase(
+        "POST",
+        "/api/v1/cases/{case_id}/follow-up",
+        in_scope=lambda w: Probe(
+            "resident_a", {"case_id": _c(w)}, body={"still_fixed": True}, expect=409
+        ),
+        out_of_scope=lambda w: Probe(
+            "resident_b", {"case_id": _c(w)}, body={"still_fixed": True}, expect=404
+        ),
+        note="no follow-up question is open on the world's case: 409 for the reporter",
+    )
+)
 
 
 # --- Open311 GeoReport v2 (public by the spec; POST needs the client's api_key) ---------------
