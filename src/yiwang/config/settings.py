@@ -270,12 +270,12 @@ YIWANG_NOTIFY_WEBHOOK_URL = os.environ.get("YIWANG_NOTIFY_WEBHOOK_URL", "")
 YIWANG_NOTIFY_WEBHOOK_SECRET = os.environ.get("YIWANG_NOTIFY_WEBHOOK_SECRET", "")
 YIWANG_NOTIFY_WEBHOOK_TIMEOUT = os.environ.get("YIWANG_NOTIFY_WEBHOOK_TIMEOUT", "5")
 YIWANG_NOTIFY_WEBHOOK_RETRIES = os.environ.get("YIWANG_NOTIFY_WEBHOOK_RETRIES", "2")
-if PRODUCTION and "webhook" in (YIWANG_EMAIL_BACKEND, YIWANG_SMS_BACKEND):
-    if not YIWANG_NOTIFY_WEBHOOK_URL or not YIWANG_NOTIFY_WEBHOOK_SECRET:
-        raise ImproperlyConfigured(
-            "Refusing to start in production: the webhook notification backend needs "
-            "YIWANG_NOTIFY_WEBHOOK_URL and YIWANG_NOTIFY_WEBHOOK_SECRET"
-        )
+_webhook = "webhook" in (YIWANG_EMAIL_BACKEND, YIWANG_SMS_BACKEND)
+if PRODUCTION and _webhook and not (YIWANG_NOTIFY_WEBHOOK_URL and YIWANG_NOTIFY_WEBHOOK_SECRET):
+    raise ImproperlyConfigured(
+        "Refusing to start in production: the webhook notification backend needs "
+        "YIWANG_NOTIFY_WEBHOOK_URL and YIWANG_NOTIFY_WEBHOOK_SECRET"
+    )
 
 YIWANG_AUDIT_CHECKPOINT_MINUTES = int(os.environ.get("YIWANG_AUDIT_CHECKPOINT_MINUTES", "10"))
 
