@@ -23,12 +23,17 @@ class ProgressBar:
         self.width = width
         self.tty = stream.isatty()
         self.last = 0.0
+        self.shown_done = -1
 
     def __call__(self, p: Any) -> None:
         now = time.monotonic()
         done = p.rows >= p.estimated > 0
+        if done and self.shown_done == p.rows:
+            return
         if not done and now - self.last < (0.2 if self.tty else 5.0):
             return
+        if done:
+            self.shown_done = p.rows
         self.last = now
         total = max(p.estimated, p.rows, 1)
         frac = min(p.rows / total, 1.0)

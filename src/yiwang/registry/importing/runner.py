@@ -537,20 +537,35 @@ def run(
             pending: deque[tuple[list[tuple[int, list[str]]], Future[list[tuple[Any, ...]]]]] = (
                 deque()
             )
+
+            def finish_one() -> None:
+                nonlocal pool
+                rows, fut = pending.popleft()
+                try:
+                    prepared: list[Item] | None = _items(fut.result())
+                except Exception as exc:
+                    # A worker died or could not start (BrokenProcessPool, a cancelled
+                    # future, …): clean this batch, and the rest, in this process.
+                    log.warning("import workers failed (%s); continuing without them", exc)
+                    if pool is not None:
+                        pool.shutdown(wait=False, cancel_futures=True)
+                        pool = None
+                    prepared = None
+                _one_batch(imp, rows, hm.index, report, result, prepared)
+                progress()
+
             for batch in _batches(src.rows, batch_size):
                 if pool is None:
+                    while pending:
+                        finish_one()
                     _one_batch(imp, batch, hm.index, report, result, None)
                     progress()
                     continue
                 pending.append((batch, pool.submit(workers_mod.work, batch, hm.index)))
                 if len(pending) > 2 * workers:
-                    rows, fut = pending.popleft()
-                    _one_batch(imp, rows, hm.index, report, result, _items(fut.result()))
-                    progress()
+                    finish_one()
             while pending:
-                rows, fut = pending.popleft()
-                _one_batch(imp, rows, hm.index, report, result, _items(fut.result()))
-                progress()
+                finish_one()
             result.seconds = time.perf_counter() - t0
             report.totals(result)
         finally:

@@ -428,3 +428,17 @@ def test_a_key_written_meanwhile_is_found_on_retry(world, grids, tmp_path, monke
     res = runner.run("person", f)
     assert res.counts == {"accepted": 2, "updated": 0, "unchanged": 1, "refused": 0}
     assert res.failed_batches == 0 and Person.objects.count() == 3
+
+
+@pytest.mark.django_db
+def test_import_goes_on_when_workers_fail(world, grids, tmp_path, monkeypatch):
+    from yiwang.registry.importing import workers
+
+    def broken(rows, index):
+        raise OSError("worker gone")
+
+    monkeypatch.setattr(runner, "PARALLEL_MIN_ROWS", 0)
+    monkeypatch.setattr(workers, "work", broken)
+    f = write_csv(tmp_path / "p.csv", HEADER, people_rows(grids[0], 12))
+    res = runner.run("person", f, workers=1, batch_size=5)
+    assert res.counts["accepted"] == 12 and Person.objects.count() == 12
