@@ -208,6 +208,9 @@ def build_parser() -> argparse.ArgumentParser:
     from yiwang.rules.cli import add_subparsers as add_rules_subparsers
 
     add_rules_subparsers(sub)
+    from yiwang.registry.cli import add_subparsers as add_import_subparsers
+
+    add_import_subparsers(sub)
 
     k = sub.add_parser("keys", help="key material")
     ksub = k.add_subparsers(dest="keys_command", required=True)

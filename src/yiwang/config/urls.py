@@ -13,6 +13,7 @@ urlpatterns = [
     path("accounts/", include("yiwang.accounts.urls")),
     path("console/grids/", include("yiwang.grid.urls")),
     path("console/registry/", include("yiwang.registry.urls")),
+    path("console/imports/", include("yiwang.registry.urls_import")),
     path("open311/v2/", include("yiwang.cases.open311_urls")),
     path("", include("yiwang.web.urls")),
 ]

@@ -12,3 +12,6 @@ def reassign_grids() -> dict[str, Any]:
     from yiwang.registry.actions import reassign_all
 
     return reassign_all()
+
+
+from yiwang.registry.importing import tasks as _import_tasks  # noqa: E402, F401

@@ -23,6 +23,7 @@ NAV: list[NavItem] = [
     NavItem("console", _("Workbench"), "web:console", Cap.CONSOLE),
     NavItem("grids", _("Grid map"), "grid:map", Cap.REGISTRY_VIEW),
     NavItem("registry", _("Registry"), "registry:index", Cap.REGISTRY_VIEW),
+    NavItem("imports", _("Imports"), "registry_import:index", Cap.REGISTRY_IMPORT),
     NavItem("users", _("People and departments"), "web:users", Cap.USERS_VIEW),
     NavItem("audit", _("Audit log"), "web:audit", Cap.AUDIT_READ),
     NavItem("security", _("Security"), "web:security", Cap.SECURITY_MANAGE),

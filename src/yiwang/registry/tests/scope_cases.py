@@ -205,3 +205,60 @@ for plural, singular in (
             ),
         )
     )
+
+
+# --- Import pages (data/system admins; a job is its creator's, or any for the system admin) ---
+@register_world_builder
+def build_import_job(w: Any) -> None:
+    from django.conf import settings
+
+    from yiwang.registry.models import ImportJob
+
+    folder = settings.DATA_DIR / "imports"
+    folder.mkdir(parents=True, exist_ok=True)
+    job = ImportJob.objects.create(
+        entity_type="person",
+        file_name="people.csv",
+        file_path=str(folder / "people.csv"),
+        status=ImportJob.Status.DONE,
+        created_by=w.users["data_admin_a"],
+    )
+    report = folder / f"{job.pk}-report.csv"
+    report.write_text("row,status,reason\n", encoding="utf-8")
+    job.report_path = str(report)
+    job.save(update_fields=["report_path"])
+    w.extra["import_job_a"] = job
+
+
+def _job(w: Any) -> dict[str, int]:
+    return {"job_id": int(w.extra["import_job_a"].pk)}
+
+
+register(
+    EndpointCase(
+        "GET",
+        "/console/imports/",
+        in_scope=lambda w: Probe("data_admin_a"),
+        out_of_scope=lambda w: Probe("grid_worker_a", expect=404),
+    )
+)
+for _suffix in ("", "progress/", "report.csv"):
+    register(
+        EndpointCase(
+            "GET",
+            f"/console/imports/{{job_id}}/{_suffix}",
+            in_scope=lambda w: Probe("data_admin_a", _job(w)),
+            out_of_scope=lambda w: Probe("data_admin_b", _job(w), expect=404),
+            note="an import job is its creator's (and the system admin's)",
+        )
+    )
+register(
+    EndpointCase(
+        "GET",
+        "/console/imports/templates/{entity_type}.{fmt}",
+        in_scope=lambda w: Probe("data_admin_a", {"entity_type": "person", "fmt": "csv"}),
+        out_of_scope=lambda w: Probe(
+            "operator_a", {"entity_type": "person", "fmt": "csv"}, expect=404
+        ),
+    )
+)
