@@ -14,7 +14,9 @@ from typing import Any
 from bench.registry import register
 
 
-def _layer(grids: int, seed: int = 7) -> tuple[list[int], list[Any], tuple[float, float, float, float]]:
+def _layer(
+    grids: int, seed: int = 7
+) -> tuple[list[int], list[Any], tuple[float, float, float, float]]:
     import numpy as np
     import shapely
 
