@@ -419,19 +419,24 @@ def _rows_sql(vendor: str) -> str:
 
 def _chunk_sql(vendor: str) -> str:
     """A chunk ``(after, last]`` as one row: its count, the canonical texts joined with
-    U+001E, and its prev_hash and hash columns concatenated, all in seq order."""
+    U+001E, and its prev_hash and hash columns concatenated, all in seq order.
+
+    The aggregates take the rows in the order they are produced: PostgreSQL's from an ordered
+    subquery (cheaper than an ORDER BY in each aggregate), SQLite's straight from the range
+    scan of the primary-key index. Were that order ever different, the chunk would fail
+    ``_check_chunk`` and be walked record by record: slower, never wrong.
+    """
     content = _content_expr(vendor)
-    # Both databases aggregate in the order the ordered subquery yields its rows (cheaper than
-    # an ORDER BY in each aggregate). Were that order ever different, the chunk would fail
-    # the check below and be walked record by record: slower, never wrong.
+    where = f"FROM {_TABLE} WHERE seq > %s AND seq <= %s"
     if vendor == "postgresql":
-        agg, joined = "string_agg", f"string_agg(c, '{_RS}')"
-    else:
-        agg, joined = "group_concat", f"CAST(group_concat(c, '{_RS}') AS BLOB)"
+        return (
+            f"SELECT count(*), string_agg(c, '{_RS}'), string_agg(prev_hash, ''), "  # noqa: S608
+            f"string_agg(hash, '') FROM (SELECT {content} AS c, prev_hash, hash {where} "
+            "ORDER BY seq) AS chunk"
+        )
     return (
-        f"SELECT count(*), {joined}, {agg}(prev_hash, ''), {agg}(hash, '') FROM "  # noqa: S608
-        f"(SELECT {content} AS c, prev_hash, hash FROM {_TABLE} "
-        "WHERE seq > %s AND seq <= %s ORDER BY seq) AS chunk"
+        f"SELECT count(*), CAST(group_concat({content}, '{_RS}') AS BLOB), "
+        f"group_concat(prev_hash, ''), group_concat(hash, '') {where}"
     )
 
 
