@@ -17,7 +17,7 @@ from yiwang.core.errors import Forbidden, ValidationFailed
 from yiwang.core.ids import validate_credit_code, validate_resident_id
 from yiwang.grid.coords import CoordSystem, point_to_wgs84
 from yiwang.grid.selectors import grid_index
-from yiwang.registry.history import diff, record_change, snapshot
+from yiwang.registry.history import HISTORY_FIELDS, diff, record_change, snapshot
 from yiwang.registry.models import Organisation, Person, Place, Tag, Thing
 
 WRITER_ROLES = {
@@ -82,46 +82,10 @@ def _date(value: Any, field: str, errors: Errors) -> dt.date | None:
         return None
 
 
-PERSON_FIELDS = [
-    "name",
-    "id_number",
-    "phone",
-    "sex",
-    "birth_date",
-    "household_no",
-    "home_id",
-    "tags",
-    "lng",
-    "lat",
-    "grid_id",
-]
-PLACE_FIELDS = ["code", "kind", "name", "parent_id", "address", "lng", "lat", "grid_id"]
-THING_FIELDS = [
-    "part_code",
-    "class_code",
-    "name",
-    "status",
-    "owner_department_id",
-    "lng",
-    "lat",
-    "grid_id",
-]
-ORG_FIELDS = [
-    "kind",
-    "credit_code",
-    "name",
-    "industry_code",
-    "size_class",
-    "registered_address",
-    "founded_on",
-    "registered_capital",
-    "legal_representative",
-    "status",
-    "place_id",
-    "lng",
-    "lat",
-    "grid_id",
-]
+PERSON_FIELDS = list(HISTORY_FIELDS["person"])
+PLACE_FIELDS = list(HISTORY_FIELDS["place"])
+THING_FIELDS = list(HISTORY_FIELDS["thing"])
+ORG_FIELDS = list(HISTORY_FIELDS["organisation"])
 
 
 M = TypeVar("M", Person, Place, Thing, Organisation)

@@ -18,6 +18,50 @@ MASK_BY_FIELD = {
     "address": mask_address,
 }
 
+#: Fields shown in a created/updated history entry (as the per-row actions record them).
+HISTORY_FIELDS = {
+    "person": (
+        "name",
+        "id_number",
+        "phone",
+        "sex",
+        "birth_date",
+        "household_no",
+        "home_id",
+        "tags",
+        "lng",
+        "lat",
+        "grid_id",
+    ),
+    "place": ("code", "kind", "name", "parent_id", "address", "lng", "lat", "grid_id"),
+    "thing": (
+        "part_code",
+        "class_code",
+        "name",
+        "status",
+        "owner_department_id",
+        "lng",
+        "lat",
+        "grid_id",
+    ),
+    "organisation": (
+        "kind",
+        "credit_code",
+        "name",
+        "industry_code",
+        "size_class",
+        "registered_address",
+        "founded_on",
+        "registered_capital",
+        "legal_representative",
+        "status",
+        "place_id",
+        "lng",
+        "lat",
+        "grid_id",
+    ),
+}
+
 ENTITY_TYPES = {
     "person": "Person",
     "place": "Place",
