@@ -15,5 +15,6 @@ urlpatterns = [
     path("console/registry/", include("yiwang.registry.urls")),
     path("console/imports/", include("yiwang.registry.urls_import")),
     path("open311/v2/", include("yiwang.cases.open311_urls")),
+    path("console/cases/", include("yiwang.cases.urls")),
     path("", include("yiwang.web.urls")),
 ]

@@ -162,3 +162,82 @@ _o311(
     "tokens/{token}.{fmt}",
     lambda w: Probe(None, {"token": w.extra["case_a"].token, "fmt": "json"}),
 )
+
+
+# --- Pages (/console/cases/): console pages by scope; resident pages for the reporter ---------
+def _page(method: str, path: str, in_scope: Any, out_of_scope: Any = None, note: str = "") -> None:
+    register(EndpointCase(method, f"/console/cases/{path}", in_scope, out_of_scope, note=note))
+
+
+_page(
+    "GET",
+    "",
+    lambda w: Probe("operator_a"),
+    lambda w: Probe("resident_a", expect=404),
+    note="the console list needs the console capability; rows are scoped",
+)
+_page(
+    "GET",
+    "{case_id}/",
+    lambda w: Probe("operator_a", {"case_id": _c(w)}),
+    lambda w: Probe("operator_b", {"case_id": _c(w)}, expect=404),
+)
+_page(
+    "POST",
+    "{case_id}/transition/",
+    lambda w: Probe("operator_a", {"case_id": _c(w)}, body={"transition": "accept"}, expect=302),
+    lambda w: Probe("operator_b", {"case_id": _c(w)}, body={"transition": "accept"}, expect=404),
+)
+_page(
+    "GET",
+    "statistics/",
+    lambda w: Probe("operator_a"),
+    lambda w: Probe("resident_a", expect=404),
+)
+_page(
+    "GET",
+    "patrol/",
+    lambda w: Probe("grid_worker_a"),
+    lambda w: Probe("operator_a", expect=404),
+    note="patrol reports are the grid workers' channel",
+)
+_page(
+    "GET",
+    "hotline/",
+    lambda w: Probe("operator_a"),
+    lambda w: Probe("grid_worker_a", expect=404),
+    note="the 12345 desk is the centre operators' channel",
+)
+_page(
+    "GET",
+    "report/",
+    lambda w: Probe("resident_a"),
+    lambda w: Probe("operator_a", expect=404),
+    note="the resident portal: residents and enterprise users",
+)
+_page(
+    "GET",
+    "report/territory.geojson",
+    lambda w: Probe("resident_a"),
+    lambda w: Probe("auditadmin_a", expect=404),
+    note="grid outlines (code, name) for whoever reports on a map",
+)
+_page(
+    "GET",
+    "mine/",
+    lambda w: Probe("resident_a"),
+    lambda w: Probe("operator_a", expect=404),
+)
+_page(
+    "GET",
+    "mine/{case_id}/",
+    lambda w: Probe("resident_a", {"case_id": _c(w)}),
+    lambda w: Probe("resident_b", {"case_id": _c(w)}, expect=404),
+)
+_page(
+    "POST",
+    "mine/{case_id}/rate/",
+    lambda w: Probe("resident_a", {"case_id": _c(w)}, body={"rating": "5"}, expect=302),
+    lambda w: Probe("resident_b", {"case_id": _c(w)}, body={"rating": "5"}, expect=404),
+    note="the world's case is not closed: the reporter is sent back with a message",
+)
