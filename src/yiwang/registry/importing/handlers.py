@@ -285,7 +285,8 @@ class PersonHandler(Handler):
         database is asked (references and the grid are added by the importing process)."""
         import json
 
-        from yiwang.registry.importing.shown import HISTORY_FIELDS, shower
+        from yiwang.registry.history import HISTORY_FIELDS
+        from yiwang.registry.importing.shown import shower
 
         seal = self.sealer.seal
         if not hasattr(self, "_show"):

@@ -33,12 +33,13 @@ from django.utils.translation import gettext as _
 from yiwang.accounts.roles import Cap
 from yiwang.grid.coords import to_wgs84
 from yiwang.grid.selectors import grid_ids_for, grid_index
+from yiwang.registry.history import HISTORY_FIELDS
 from yiwang.registry.importing import workers as workers_mod
 from yiwang.registry.importing import writing
 from yiwang.registry.importing.handlers import HANDLERS, Handler, Item
 from yiwang.registry.importing.reading import open_source
 from yiwang.registry.importing.schema import SCHEMAS, match_header
-from yiwang.registry.importing.shown import HISTORY_FIELDS, LOCATION, shower, splice_json
+from yiwang.registry.importing.shown import LOCATION, shower, splice_json
 from yiwang.registry.models import Person
 
 log = logging.getLogger(__name__)
