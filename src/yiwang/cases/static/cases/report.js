@@ -147,6 +147,11 @@
           return;
         }
         window.echarts.registerMap("yiwang-territory", geojson);
+        var names = {};
+        geojson.features.forEach(function (f) {
+          var p = f.properties || {};
+          names[p.code] = p.name + " (" + p.code + ")";
+        });
         chart = window.echarts.init(el, null, { renderer: "svg" });
         var geo = Object.assign(
           {
@@ -158,7 +163,7 @@
             select: { disabled: true },
             tooltip: {
               formatter: function (params) {
-                return window.echarts.format.encodeHTML(params.name || "");
+                return window.echarts.format.encodeHTML(names[params.name] || params.name || "");
               },
             },
           },
