@@ -43,16 +43,21 @@ class Cap:
     UNMASK = "personal.unmask"
     REGISTRY_VIEW = "registry.view"
     REGISTRY_IMPORT = "registry.import"
+    CASES_VIEW = "cases.view"
     ADMIN_SITE = "admin.site"
 
 
 CAPABILITIES: dict[str, frozenset[str]] = {
     Role.RESIDENT: frozenset({Cap.PORTAL}),
     Role.ENTERPRISE: frozenset({Cap.PORTAL}),
-    Role.GRID_WORKER: frozenset({Cap.CONSOLE, Cap.REGISTRY_VIEW}),
-    Role.DEPT_STAFF: frozenset({Cap.CONSOLE, Cap.REGISTRY_VIEW}),
-    Role.DEPT_LEADER: frozenset({Cap.CONSOLE, Cap.USERS_VIEW, Cap.UNMASK, Cap.REGISTRY_VIEW}),
-    Role.OPERATOR: frozenset({Cap.CONSOLE, Cap.USERS_VIEW, Cap.UNMASK, Cap.REGISTRY_VIEW}),
+    Role.GRID_WORKER: frozenset({Cap.CONSOLE, Cap.REGISTRY_VIEW, Cap.CASES_VIEW}),
+    Role.DEPT_STAFF: frozenset({Cap.CONSOLE, Cap.REGISTRY_VIEW, Cap.CASES_VIEW}),
+    Role.DEPT_LEADER: frozenset(
+        {Cap.CONSOLE, Cap.USERS_VIEW, Cap.UNMASK, Cap.REGISTRY_VIEW, Cap.CASES_VIEW}
+    ),
+    Role.OPERATOR: frozenset(
+        {Cap.CONSOLE, Cap.USERS_VIEW, Cap.UNMASK, Cap.REGISTRY_VIEW, Cap.CASES_VIEW}
+    ),
     Role.DATA_ADMIN: frozenset({Cap.CONSOLE, Cap.REGISTRY_VIEW, Cap.REGISTRY_IMPORT}),
     Role.SYSADMIN: frozenset(
         {

@@ -20,7 +20,11 @@ class NavItem:
 
 NAV: list[NavItem] = [
     NavItem("portal", _("Services"), "web:portal", Cap.PORTAL),
+    NavItem("report", _("Report a problem"), "cases:report", Cap.PORTAL),
+    NavItem("my_cases", _("My reports"), "cases:mine", Cap.PORTAL),
     NavItem("console", _("Workbench"), "web:console", Cap.CONSOLE),
+    NavItem("cases", _("Cases"), "cases:list", Cap.CASES_VIEW),
+    NavItem("case_stats", _("Case statistics"), "cases:statistics", Cap.CASES_VIEW),
     NavItem("grids", _("Grid map"), "grid:map", Cap.REGISTRY_VIEW),
     NavItem("registry", _("Registry"), "registry:index", Cap.REGISTRY_VIEW),
     NavItem("imports", _("Imports"), "registry_import:index", Cap.REGISTRY_IMPORT),
