@@ -53,12 +53,13 @@ def cmd_demo(args: argparse.Namespace) -> int:
         people=args.people,
         things=args.things,
         organisations=args.organisations,
+        cases=args.cases,
     )
     reg = report.registry
     print(
         f"Seeded: {report.divisions} divisions and codes, {report.departments} departments, "
         f"{report.users} users; {reg.grids} grids, {reg.places} places, {reg.people} residents, "
-        f"{reg.things} city parts, {reg.organisations} organisations"
+        f"{reg.things} city parts, {reg.organisations} organisations, {report.cases} cases"
         + ("" if report.changed or reg.changed else " (already seeded; nothing added)")
     )
     if args.seed_only:
@@ -175,6 +176,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="synthetic residents in the registry (e.g. 1000000 for the full-scale demo)",
     )
     d.add_argument("--things", type=int, default=5_000, help="synthetic city parts")
+    d.add_argument("--cases", type=int, default=120, help="synthetic cases across the workflow")
     d.add_argument(
         "--organisations",
         type=int,

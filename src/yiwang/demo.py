@@ -83,6 +83,7 @@ class SeedReport:
     departments: int = 0
     users: int = 0
     registry: Any = None
+    cases: int = 0
 
     @property
     def changed(self) -> bool:
@@ -96,6 +97,7 @@ def seed(
     people: int = 200,
     things: int = 50,
     organisations: int = 30,
+    cases: int = 20,
 ) -> SeedReport:
     """Seed the demo district. Defaults are small (tests); ``yiwang demo`` asks for the full
     district: 50,000 residents, 5,000 city parts, 3,000 organisations."""
@@ -208,6 +210,9 @@ def seed(
             enterprises=organisations,
         )
         report.registry = reg
+        from yiwang.cases.demo import seed_cases
+
+        report.cases = seed_cases(count=cases)
         if report.changed or reg.changed:
             audit.record(
                 "demo.seeded",

@@ -54,3 +54,18 @@ def test_demo_district_has_4_streets_and_12_synthetic_communities():
     assert communities.count() == 12 and all(c.synthetic for c in communities)
     assert len({c.parent_id for c in communities}) == 4
     assert all("演示" in c.name for c in communities)
+
+
+@pytest.mark.django_db
+def test_demo_cases_spread_over_the_workflow_through_the_actions():
+    from yiwang.cases.models import Case
+
+    demo.seed(residents=4, enterprises=1, people=50, things=5, organisations=5, cases=30)
+    states = set(Case.objects.values_list("state_id", flat=True))
+    assert Case.objects.count() == 30
+    assert {"reported", "closed"} <= states and len(states) >= 4
+    assert audit.verify().ok
+    assert (
+        demo.seed(residents=4, enterprises=1, people=50, things=5, organisations=5, cases=30).cases
+        == 0
+    )
