@@ -8,6 +8,14 @@ import pytest
 
 collect_ignore_glob = ["var/*", "node_modules/*"]
 
+# Browser tests anywhere in the tree use Debian's Chromium with the same launch and context
+# settings (and are skipped with a reason when it is absent): one definition, in the web app.
+from yiwang.web.tests.conftest import (  # noqa: E402, F401
+    browser_context_args,
+    browser_type_launch_args,
+    pytest_collection_modifyitems,
+)
+
 
 def pytest_report_header(config):
     url = os.environ.get("YIWANG_TEST_DATABASE_URL", "")

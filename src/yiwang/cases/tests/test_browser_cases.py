@@ -17,7 +17,6 @@ from playwright.sync_api import expect
 
 from yiwang.web.tests.conftest import (
     CHROMIUM,
-    CHROMIUM_ARGS,
     NO_CHROMIUM,
     RECORD_CSP_VIOLATIONS,
     Shell,
@@ -27,21 +26,6 @@ from yiwang.web.tests.conftest import (
 os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
 
 pytestmark = [pytest.mark.browser, pytest.mark.skipif(not CHROMIUM.exists(), reason=NO_CHROMIUM)]
-
-
-@pytest.fixture(scope="session")
-def browser_type_launch_args(browser_type_launch_args):
-    return {**browser_type_launch_args, "executable_path": str(CHROMIUM), "args": CHROMIUM_ARGS}
-
-
-@pytest.fixture(scope="session")
-def browser_context_args(browser_context_args):
-    return {
-        **browser_context_args,
-        "locale": "zh-CN",
-        "timezone_id": "Asia/Shanghai",
-        "viewport": {"width": 1280, "height": 900},
-    }
 
 
 @pytest.fixture
