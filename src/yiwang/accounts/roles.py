@@ -44,6 +44,12 @@ class Cap:
     REGISTRY_VIEW = "registry.view"
     REGISTRY_IMPORT = "registry.import"
     CASES_VIEW = "cases.view"
+    POLICY_EDIT = "policies.edit"  # draft policies and items, atomise, submit for review
+    POLICY_REVIEW = "policies.review"  # the checker: approve and publish, withdraw
+    POLICY_MATCHES = "policies.matches"  # who qualifies; reading an enterprise profile
+    DATA_CATALOG = "exchange.catalog"  # read the data catalog, request grants
+    DATA_PUBLISH = "exchange.publish"  # publish datasets, load data, run quality
+    DATA_GRANT = "exchange.grant"  # decide on grant requests for one's department's datasets
     ADMIN_SITE = "admin.site"
 
 
@@ -51,14 +57,38 @@ CAPABILITIES: dict[str, frozenset[str]] = {
     Role.RESIDENT: frozenset({Cap.PORTAL}),
     Role.ENTERPRISE: frozenset({Cap.PORTAL}),
     Role.GRID_WORKER: frozenset({Cap.CONSOLE, Cap.REGISTRY_VIEW, Cap.CASES_VIEW}),
-    Role.DEPT_STAFF: frozenset({Cap.CONSOLE, Cap.REGISTRY_VIEW, Cap.CASES_VIEW}),
+    Role.DEPT_STAFF: frozenset(
+        {
+            Cap.CONSOLE,
+            Cap.REGISTRY_VIEW,
+            Cap.CASES_VIEW,
+            Cap.POLICY_EDIT,
+            Cap.POLICY_MATCHES,
+            Cap.DATA_CATALOG,
+            Cap.DATA_PUBLISH,
+        }
+    ),
     Role.DEPT_LEADER: frozenset(
-        {Cap.CONSOLE, Cap.USERS_VIEW, Cap.UNMASK, Cap.REGISTRY_VIEW, Cap.CASES_VIEW}
+        {
+            Cap.CONSOLE,
+            Cap.USERS_VIEW,
+            Cap.UNMASK,
+            Cap.REGISTRY_VIEW,
+            Cap.CASES_VIEW,
+            Cap.POLICY_EDIT,
+            Cap.POLICY_REVIEW,
+            Cap.POLICY_MATCHES,
+            Cap.DATA_CATALOG,
+            Cap.DATA_PUBLISH,
+            Cap.DATA_GRANT,
+        }
     ),
     Role.OPERATOR: frozenset(
         {Cap.CONSOLE, Cap.USERS_VIEW, Cap.UNMASK, Cap.REGISTRY_VIEW, Cap.CASES_VIEW}
     ),
-    Role.DATA_ADMIN: frozenset({Cap.CONSOLE, Cap.REGISTRY_VIEW, Cap.REGISTRY_IMPORT}),
+    Role.DATA_ADMIN: frozenset(
+        {Cap.CONSOLE, Cap.REGISTRY_VIEW, Cap.REGISTRY_IMPORT, Cap.DATA_CATALOG, Cap.DATA_PUBLISH}
+    ),
     Role.SYSADMIN: frozenset(
         {
             Cap.CONSOLE,

@@ -115,6 +115,11 @@ def _mount() -> None:
     from yiwang.cases.api import router as cases_router
 
     api.add_router("/cases", cases_router, tags=["cases"])
+    from yiwang.exchange.api import router as exchange_router
+    from yiwang.policies.api import router as policies_router
+
+    api.add_router("/policies", policies_router, tags=["policies"])
+    api.add_router("/exchange", exchange_router, tags=["exchange"])
 
 
 _mount()

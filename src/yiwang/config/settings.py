@@ -76,6 +76,8 @@ INSTALLED_APPS = [
     "yiwang.grid",
     "yiwang.registry",
     "yiwang.cases",
+    "yiwang.policies",
+    "yiwang.exchange",
     "yiwang.web",
 ]
 

@@ -16,5 +16,7 @@ urlpatterns = [
     path("console/imports/", include("yiwang.registry.urls_import")),
     path("open311/v2/", include("yiwang.cases.open311_urls")),
     path("console/cases/", include("yiwang.cases.urls")),
+    path("policies/", include("yiwang.policies.urls")),
+    path("exchange/", include("yiwang.exchange.urls")),
     path("", include("yiwang.web.urls")),
 ]

@@ -66,7 +66,17 @@ class EndpointCase:
 REGISTRY: dict[tuple[str, str], EndpointCase] = {}
 #: Functions that add an app's objects to the test world (run in registration order).
 WORLD_BUILDERS: list[Callable[[Any], None]] = []
-PAGE_NAMESPACES = {"web", "accounts", "grid", "registry", "registry_import", "open311", "cases"}
+PAGE_NAMESPACES = {
+    "web",
+    "accounts",
+    "grid",
+    "registry",
+    "registry_import",
+    "open311",
+    "cases",
+    "policies",
+    "exchange",
+}
 PAGE_EXEMPT = {"/accounts/login/"}  # public by nature
 
 

@@ -1,0 +1,7 @@
+"""policies pages."""
+
+from django.urls import path  # noqa: F401
+
+app_name = "policies"
+
+urlpatterns: list = []
