@@ -1,0 +1,839 @@
+"""Writes of the data system: elements, publishing, loading, grants, clients, the exchange.
+
+Every action is atomic and audited. The exchange itself (``do_exchange``) writes its log row
+and audit record also when it refuses, then raises the refusal: nothing is served without a
+grant, and every refusal leaves its reason.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hmac
+import json
+import secrets
+from dataclasses import dataclass
+from typing import Any
+
+from django.db import transaction
+from django.db.models import Case, F, Q, Value, When
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from yiwang.accounts.models import Department, User
+from yiwang.accounts.roles import Cap
+from yiwang.core import audit
+from yiwang.core.crypto import sm3_hex
+from yiwang.core.errors import Conflict, DomainError, Forbidden, NotFound, ValidationFailed
+from yiwang.core.masking import MASKERS
+from yiwang.core.models import AuditResult
+from yiwang.exchange import selectors
+from yiwang.exchange.keys import key_hash, message_hash, subject_hash
+from yiwang.exchange.models import (
+    ACTIVE_GRANT,
+    PERSONAL_LEVELS,
+    DataElement,
+    Dataset,
+    DatasetVersion,
+    ExchangeClient,
+    ExchangeLog,
+    ExchangeResult,
+    Frequency,
+    Grant,
+    GrantStatus,
+    Record,
+    RecordRevision,
+    ShareType,
+    SubjectKind,
+)
+from yiwang.exchange.tableschema import FIELD_TYPES, check_schema, read_rows
+
+MAX_QUOTA = 1_000_000
+MAX_GRANT_DAYS = 3 * 366
+
+
+class Errors(dict[str, list[str]]):
+    def add(self, field: str, message: str) -> None:
+        self.setdefault(field, []).append(message)
+
+    def raise_if_any(self) -> None:
+        if self:
+            raise ValidationFailed(fields=dict(self))
+
+
+def _require(actor: User | None, cap: str) -> None:
+    if actor is not None and not actor.can(cap):
+        raise Forbidden()
+
+
+def _own_department(actor: User) -> Department:
+    if actor.department_id is None:
+        raise Forbidden(_("Only staff of a department may do this."))
+    return actor.department  # type: ignore[return-value]
+
+
+# --- Standards library ------------------------------------------------------------------------
+def do_define_element(
+    *,
+    actor: User | None,
+    code: str,
+    name: str,
+    type: str,
+    code_table: str = "",
+    validator: str = "",
+    definition: str = "",
+) -> DataElement:
+    _require(actor, Cap.DATA_PUBLISH)
+    errors = Errors()
+    code, name = code.strip(), name.strip()
+    if not code:
+        errors.add("code", _("Give the element a code."))
+    if not name:
+        errors.add("name", _("Give the element a name."))
+    if type not in FIELD_TYPES:
+        errors.add("type", _("Unknown field type."))
+    if validator:
+        from yiwang.exchange.quality import stdnum_module
+
+        if stdnum_module(validator) is None:
+            errors.add("validator", _("No such python-stdnum module."))
+    errors.raise_if_any()
+    with transaction.atomic():
+        el, created = DataElement.objects.update_or_create(
+            code=code,
+            defaults={
+                "name": name,
+                "type": type,
+                "code_table": code_table.strip(),
+                "validator": validator.strip(),
+                "definition": definition.strip(),
+            },
+        )
+        audit.record("exchange.element_defined", actor=actor, obj=el, detail={"created": created})
+    return el
+
+
+# --- Publishing -------------------------------------------------------------------------------
+def do_publish_dataset(
+    *,
+    actor: User,
+    code: str,
+    name: str,
+    schema: dict[str, Any],
+    description: str = "",
+    share_type: str = ShareType.CONDITIONAL,
+    frequency: str = Frequency.MONTHLY,
+    subject_kind: str = "",
+    subject_field: str = "",
+    keywords: str = "",
+    owner: Department | None = None,
+) -> Dataset:
+    """Publish a dataset with its Table Schema for the actor's department (or republish an
+    own dataset with a new schema: the schema version goes up; rows keep their values)."""
+    _require(actor, Cap.DATA_PUBLISH)
+    dept = owner if actor is None else _own_department(actor)
+    assert dept is not None
+    errors = Errors()
+    code, name = code.strip(), name.strip()
+    if not code or not all(c.isalnum() or c in "-_" for c in code) or len(code) > 64:
+        errors.add("code", _("Use letters, digits, - and _ (at most 64)."))
+    if not name:
+        errors.add("name", _("Give the dataset a name."))
+    if share_type not in ShareType.values:
+        errors.add("share_type", _("Unknown share type."))
+    if frequency not in Frequency.values:
+        errors.add("frequency", _("Unknown update frequency."))
+    if subject_kind not in SubjectKind.values:
+        errors.add("subject_kind", _("Unknown kind of data subject."))
+    elements = {e.code: e for e in DataElement.objects.all()}
+    try:
+        check_schema(schema, elements)
+    except ValidationFailed as exc:
+        for k, msgs in exc.fields.items():
+            for m in msgs:
+                errors.add(k, m)
+    names = [f.get("name") for f in schema.get("fields", []) if isinstance(f, dict)]
+    if subject_kind and subject_field not in names:
+        errors.add("subject_field", _("Name the field that identifies the data subject."))
+    errors.raise_if_any()
+    with transaction.atomic():
+        ds = Dataset.objects.select_for_update().filter(code=code).first()
+        if ds is not None and ds.owner_id != dept.pk:
+            raise ValidationFailed(
+                fields={"code": [_("Another department already publishes this code.")]}
+            )
+        created = ds is None
+        if ds is None:
+            ds = Dataset(code=code, owner=dept)
+        elif ds.schema != schema:
+            if (
+                ds.primary_key
+                != (
+                    [schema["primaryKey"]]
+                    if isinstance(schema["primaryKey"], str)
+                    else list(schema["primaryKey"])
+                )
+                and ds.rows
+            ):
+                raise ValidationFailed(
+                    fields={"schema.primaryKey": [_("The primary key of loaded data is fixed.")]}
+                )
+            ds.schema_version += 1
+        ds.name = name
+        ds.description = description.strip()
+        ds.schema = schema
+        ds.share_type = share_type
+        ds.frequency = frequency
+        ds.subject_kind = subject_kind
+        ds.subject_field = subject_field if subject_kind else ""
+        ds.keywords = keywords.strip()[:200]
+        ds.save()
+        audit.record(
+            "exchange.dataset_published",
+            actor=actor,
+            obj=ds,
+            fields=names,
+            detail={"created": created, "schema_version": ds.schema_version},
+        )
+    return ds
+
+
+# --- Loading ----------------------------------------------------------------------------------
+def _split(ds: Dataset, row: dict[str, Any]) -> tuple[dict[str, Any], str]:
+    personal = set(ds.personal_field_names)
+    data = {k: v for k, v in row.items() if k not in personal}
+    sealed = {k: row.get(k) for k in ds.field_names if k in personal}
+    return data, (json.dumps(sealed, ensure_ascii=False, sort_keys=True) if personal else "")
+
+
+def _content_hash(source: str, content: Any) -> str:
+    if isinstance(content, bytes):
+        return sm3_hex(content)
+    if isinstance(content, str):
+        return sm3_hex(content.encode())
+    return message_hash(content)
+
+
+def do_load_dataset(
+    *,
+    actor: User | None,
+    code: str,
+    source: str,
+    content: Any,
+    filename: str = "",
+    dataset: Dataset | None = None,
+) -> DatasetVersion:
+    """Validate ``content`` against the dataset's schema and upsert the good rows by primary
+    key. Returns the new version (or, for content identical to the latest load, that one)."""
+    if dataset is None:
+        assert actor is not None
+        ds = selectors.access_owned_dataset(actor, code)
+    else:
+        ds = dataset
+    if source not in DatasetVersion.Source.values:
+        raise ValidationFailed(fields={"source": [_("Use csv, xlsx, json or api.")]})
+    if content in (None, b"", "", []):
+        raise ValidationFailed(fields={"file": [_("The file is empty.")]})
+    digest = _content_hash(source, content)
+    latest = ds.versions.order_by("-number").first()
+    if latest is not None and latest.content_hash == digest:
+        return latest  # re-loading the same content changes nothing
+    import frictionless
+
+    schema = frictionless.Schema.from_descriptor(ds.schema)
+    read = read_rows(schema, "json" if source == "api" else source, content)
+    pk = ds.primary_key
+    incoming: dict[str, tuple[dict[str, Any], str, str]] = {}
+    for _number, row in read.good:
+        kh = key_hash(ds.code, [row.get(p) for p in pk])
+        sh = subject_hash(row.get(ds.subject_field)) if ds.subject_field else ""
+        data, sealed = _split(ds, row)
+        incoming[kh] = (data, sealed, sh)
+    now = timezone.now()
+    with transaction.atomic():
+        ds = Dataset.objects.select_for_update().get(pk=ds.pk)
+        number = ds.version + 1
+        existing: dict[str, Record] = {}
+        keys = list(incoming)
+        for i in range(0, len(keys), 500):
+            for rec in Record.objects.filter(dataset=ds, key_hash__in=keys[i : i + 500]):
+                existing[rec.key_hash] = rec
+        new: list[Record] = []
+        changed: list[Record] = []
+        revisions: list[RecordRevision] = []
+        unchanged = 0
+        for kh, (data, sealed, sh) in incoming.items():
+            rec = existing.get(kh)
+            if rec is None:
+                new.append(
+                    Record(
+                        dataset=ds,
+                        key_hash=kh,
+                        subject_hash=sh,
+                        data=data,
+                        sealed=sealed,
+                        version=number,
+                    )
+                )
+            elif rec.data == data and (rec.sealed or "") == sealed and rec.subject_hash == sh:
+                unchanged += 1
+            else:
+                revisions.append(
+                    RecordRevision(
+                        record=rec, version=rec.version, data=rec.data, sealed=rec.sealed
+                    )
+                )
+                rec.data, rec.sealed, rec.subject_hash, rec.version = data, sealed, sh, number
+                rec.updated_at = now
+                changed.append(rec)
+        Record.objects.bulk_create(new, batch_size=500)
+        Record.objects.bulk_update(
+            changed, ["data", "sealed", "subject_hash", "version", "updated_at"], batch_size=500
+        )
+        RecordRevision.objects.bulk_create(revisions, batch_size=500)
+        version = DatasetVersion.objects.create(
+            dataset=ds,
+            number=number,
+            source=source,
+            filename=filename[:200],
+            content_hash=digest,
+            rows_total=read.total,
+            rows_accepted=len(read.good),
+            rows_rejected=read.rejected,
+            inserted=len(new),
+            updated=len(changed),
+            unchanged=unchanged,
+            errors=[e.as_dict() for e in read.errors],
+            loaded_by=actor,
+        )
+        ds.version = number
+        ds.rows = Record.objects.filter(dataset=ds).count()
+        ds.loaded_at = now
+        ds.save(update_fields=["version", "rows", "loaded_at", "updated_at"])
+        audit.record(
+            "exchange.dataset_loaded",
+            actor=actor,
+            obj=ds,
+            detail={
+                "version": number,
+                "source": source,
+                "accepted": version.rows_accepted,
+                "rejected": version.rows_rejected,
+                "inserted": version.inserted,
+                "updated": version.updated,
+            },
+        )
+    return version
+
+
+# --- Grants -----------------------------------------------------------------------------------
+def _check_fields(ds: Dataset, fields: list[str], key: str, errors: Errors) -> list[str]:
+    if not fields:
+        errors.add(key, _("Choose at least one field."))
+    unknown = [f for f in fields if f not in ds.field_names]
+    if unknown:
+        errors.add(key, _("Not fields of this dataset: %s") % ", ".join(unknown))
+    return [f for f in ds.field_names if f in fields]  # schema order, no duplicates
+
+
+def do_request_grant(
+    *,
+    actor: User,
+    dataset_code: str,
+    fields: list[str],
+    purpose: str,
+    legal_basis: str,
+    valid_from: dt.date,
+    valid_to: dt.date,
+    daily_quota: int,
+) -> Grant:
+    """Ask for fields of a dataset. Unconditional datasets are granted at once, as asked."""
+    _require(actor, Cap.DATA_CATALOG)
+    dept = _own_department(actor)
+    ds = selectors.access_dataset(actor, dataset_code)
+    errors = Errors()
+    if ds.owner_id == dept.pk:
+        errors.add("dataset", _("Your department owns this dataset already."))
+    if ds.share_type == ShareType.NOT_SHARED:
+        errors.add("dataset", _("This dataset is not shared."))
+    clean = _check_fields(ds, list(fields), "fields", errors)
+    if not purpose.strip():
+        errors.add("purpose", _("State the purpose."))
+    if not legal_basis.strip():
+        errors.add("legal_basis", _("State the legal basis."))
+    if valid_to < valid_from:
+        errors.add("valid_to", _("The end must not be before the start."))
+    elif (valid_to - valid_from).days > MAX_GRANT_DAYS:
+        errors.add("valid_to", _("A grant lasts at most three years."))
+    if valid_to < timezone.localdate():
+        errors.add("valid_to", _("The period is already over."))
+    if not 1 <= daily_quota <= MAX_QUOTA:
+        errors.add("daily_quota", _("Between 1 and 1,000,000 calls a day."))
+    errors.raise_if_any()
+    with transaction.atomic():
+        g = Grant.objects.create(
+            dataset=ds,
+            requester=dept,
+            requested_by=actor,
+            purpose=purpose.strip()[:200],
+            legal_basis=legal_basis.strip()[:300],
+            requested_fields=clean,
+            requested_from=valid_from,
+            requested_to=valid_to,
+            requested_quota=daily_quota,
+        )
+        audit.record(
+            "exchange.grant_requested",
+            actor=actor,
+            obj=g,
+            fields=clean,
+            purpose=g.purpose,
+            detail={"dataset": ds.code, "to": str(valid_to), "quota": daily_quota},
+        )
+        if ds.share_type == ShareType.UNCONDITIONAL:
+            g.status = GrantStatus.APPROVED
+            g.fields = clean
+            g.valid_from, g.valid_to, g.daily_quota = valid_from, valid_to, daily_quota
+            g.decided_at = timezone.now()
+            g.reason = _("Unconditional sharing: granted as requested.")
+            g.save()
+            audit.record(
+                "exchange.grant_decided",
+                obj=g,
+                fields=clean,
+                detail={"decision": "approve", "automatic": True},
+            )
+    return g
+
+
+def do_decide_grant(
+    *,
+    actor: User,
+    grant_id: int,
+    decision: str,
+    reason: str = "",
+    fields: list[str] | None = None,
+    valid_to: dt.date | None = None,
+    daily_quota: int | None = None,
+    unmasked_fields: list[str] | None = None,
+) -> Grant:
+    """The owner approves (as asked), narrows (fewer fields, shorter period, smaller quota)
+    or refuses (with a reason) a requested grant."""
+    g = selectors.access_grant(actor, grant_id)
+    if g.dataset.owner_id != actor.department_id or not actor.can(Cap.DATA_GRANT):
+        raise NotFound()
+    if g.status != GrantStatus.REQUESTED:
+        raise Conflict(_("This request has been decided already."))
+    errors = Errors()
+    if decision not in {"approve", "narrow", "refuse"}:
+        errors.add("decision", _("Approve, narrow or refuse."))
+    if decision in {"refuse", "narrow"} and not reason.strip():
+        errors.add("reason", _("Give the reason."))
+    errors.raise_if_any()
+    granted = list(g.requested_fields)
+    to, quota = g.requested_to, g.requested_quota
+    if decision == "narrow":
+        if fields is not None:
+            granted = _check_fields(g.dataset, fields, "fields", errors)
+            if set(granted) - set(g.requested_fields):
+                errors.add("fields", _("Narrowing cannot add fields that were not asked for."))
+        if valid_to is not None:
+            if valid_to > g.requested_to:
+                errors.add("valid_to", _("Narrowing cannot lengthen the period."))
+            elif valid_to < g.requested_from:
+                errors.add("valid_to", _("The end must not be before the start."))
+            to = valid_to
+        if daily_quota is not None:
+            if not 1 <= daily_quota <= g.requested_quota:
+                errors.add("daily_quota", _("Narrowing can only lower the quota (at least 1)."))
+            quota = daily_quota
+        if (granted, to, quota) == (list(g.requested_fields), g.requested_to, g.requested_quota):
+            errors.add("decision", _("Nothing was narrowed; approve instead."))
+    unmasked = [f for f in (unmasked_fields or []) if f in granted]
+    if unmasked_fields and set(unmasked_fields) - set(granted):
+        errors.add("unmasked_fields", _("Only granted fields can be served unmasked."))
+    errors.raise_if_any()
+    with transaction.atomic():
+        g = Grant.objects.select_for_update().get(pk=g.pk)
+        if g.status != GrantStatus.REQUESTED:
+            raise Conflict(_("This request has been decided already."))
+        g.decided_by, g.decided_at, g.reason = actor, timezone.now(), reason.strip()
+        if decision == "refuse":
+            g.status = GrantStatus.REFUSED
+        else:
+            g.status = GrantStatus.APPROVED if decision == "approve" else GrantStatus.NARROWED
+            g.fields, g.unmasked_fields = granted, unmasked
+            g.valid_from, g.valid_to, g.daily_quota = g.requested_from, to, quota
+        g.save()
+        audit.record(
+            "exchange.grant_decided",
+            actor=actor,
+            obj=g,
+            fields=g.fields,
+            detail={
+                "decision": decision,
+                "valid_to": str(g.valid_to or ""),
+                "quota": g.daily_quota,
+                "unmasked": unmasked,
+            },
+        )
+    return g
+
+
+def do_revoke_grant(*, actor: User, grant_id: int, reason: str) -> Grant:
+    """The owner revokes an active grant (or the requester gives it up)."""
+    g = selectors.access_grant(actor, grant_id)
+    owner_side = g.dataset.owner_id == actor.department_id and actor.can(Cap.DATA_GRANT)
+    requester_side = g.requester_id == actor.department_id
+    if not (owner_side or requester_side):
+        raise NotFound()
+    if not reason.strip():
+        raise ValidationFailed(fields={"reason": [_("Give the reason.")]})
+    with transaction.atomic():
+        g = Grant.objects.select_for_update().get(pk=g.pk)
+        if g.status not in ACTIVE_GRANT and g.status != GrantStatus.REQUESTED:
+            raise Conflict(_("Only a pending or active grant can be revoked."))
+        g.status, g.revoked_at, g.reason = GrantStatus.REVOKED, timezone.now(), reason.strip()
+        g.save()
+        audit.record("exchange.grant_revoked", actor=actor, obj=g, detail={"reason": g.reason})
+    return g
+
+
+def expire_grants(today: dt.date | None = None) -> int:
+    """Mark active grants whose period is over as expired (scheduled daily)."""
+    today = today or timezone.localdate()
+    n = 0
+    with transaction.atomic():
+        for g in Grant.objects.select_for_update().filter(
+            status__in=ACTIVE_GRANT, valid_to__lt=today
+        ):
+            g.status = GrantStatus.EXPIRED
+            g.save(update_fields=["status"])
+            audit.record("exchange.grant_expired", obj=g, detail={"valid_to": str(g.valid_to)})
+            n += 1
+    return n
+
+
+# --- Clients ----------------------------------------------------------------------------------
+CLIENT_PREFIX = "ywc_"
+
+
+def do_create_client(
+    *, actor: User | None, name: str, department: Department | None = None
+) -> tuple[ExchangeClient, str]:
+    """A credential for one of the actor's department's systems; the secret is shown once.
+    (``actor=None`` with a ``department`` is for seeding and the command line.)"""
+    _require(actor, Cap.DATA_GRANT)
+    dept = _own_department(actor) if actor is not None else department
+    if dept is None:
+        raise ValidationFailed(fields={"department": [_("Name the department.")]})
+    if not name.strip():
+        raise ValidationFailed(fields={"name": [_("Name the system.")]})
+    client_id = secrets.token_hex(6)
+    secret = secrets.token_urlsafe(32)
+    with transaction.atomic():
+        c = ExchangeClient.objects.create(
+            department=dept,
+            name=name.strip()[:100],
+            client_id=client_id,
+            digest=sm3_hex(secret.encode()),
+            created_by=actor,
+        )
+        audit.record("exchange.client_created", actor=actor, obj=c)
+    return c, f"{CLIENT_PREFIX}{client_id}_{secret}"
+
+
+def do_revoke_client(*, actor: User, client_pk: int) -> ExchangeClient:
+    c = selectors.list_clients_for(actor).filter(pk=client_pk).first()
+    if c is None:
+        raise NotFound()
+    with transaction.atomic():
+        c.revoked_at = c.revoked_at or timezone.now()
+        c.save(update_fields=["revoked_at"])
+        audit.record("exchange.client_revoked", actor=actor, obj=c)
+    return c
+
+
+def client_for(token: str) -> ExchangeClient | None:
+    """The active client a ``ywc_<id>_<secret>`` credential belongs to, if any."""
+    if not token.startswith(CLIENT_PREFIX):
+        return None
+    client_id, sep, secret = token[len(CLIENT_PREFIX) :].partition("_")
+    if not sep:
+        return None
+    c = (
+        ExchangeClient.objects.select_related("department")
+        .filter(client_id=client_id, revoked_at__isnull=True)
+        .first()
+    )
+    if c is None or not hmac.compare_digest(c.digest, sm3_hex(secret.encode())):
+        return None
+    now = timezone.now()
+    if c.last_used_at is None or now - c.last_used_at > dt.timedelta(minutes=5):
+        ExchangeClient.objects.filter(pk=c.pk).update(last_used_at=now)
+    return c
+
+
+# --- The exchange -----------------------------------------------------------------------------
+@dataclass(frozen=True)
+class Caller:
+    """Who asks: a department, through one of its systems (client) or a staff member."""
+
+    department: Department | None
+    client: ExchangeClient | None = None
+    user: User | None = None
+    user_label: str = ""
+
+    @classmethod
+    def for_user(cls, user: User) -> Caller:
+        return cls(department=user.department, user=user, user_label=user.get_username())
+
+    @classmethod
+    def for_client(cls, client: ExchangeClient, user_label: str = "") -> Caller:
+        return cls(department=client.department, client=client, user_label=user_label[:150])
+
+
+class Refused(DomainError):
+    status = 403
+    code = "exchange_denied"
+
+    def __init__(self, message: Any, *, result: str = ExchangeResult.DENIED, **kw: Any) -> None:
+        super().__init__(message, **kw)
+        self.result = result
+
+
+def _mask(value: Any, kind: str) -> Any:
+    if value is None or value == "":
+        return value
+    masker = MASKERS.get(kind)
+    text = str(value)
+    if masker is not None:
+        return masker(text)
+    return text[:1] + "*" * max(len(text) - 1, 1)
+
+
+def _serve(
+    caller: Caller, ds: Dataset | None, subject: str, fields: list[str], purpose: str, case: str
+) -> tuple[Grant, dict[str, Any], list[str]]:
+    """Decide and answer one message, or raise ``Refused`` with the reason."""
+    if caller.department is None:
+        raise Refused(_("The caller belongs to no department."))
+    if caller.user is not None and not caller.user.can(Cap.DATA_CATALOG):
+        raise Refused(_("You may not query the data exchange."))
+    errors: dict[str, list[str]] = {}
+    if not purpose.strip():
+        errors["purpose"] = [_("State the purpose of the call.")]
+    if not case.strip():
+        errors["case"] = [_("Name the case or application the call serves.")]
+    if not subject.strip():
+        errors["subject"] = [_("Name the data subject (credit code or ID number).")]
+    if not fields:
+        errors["fields"] = [_("Ask for at least one field.")]
+    if errors:
+        raise Refused(
+            _("The request is incomplete."),
+            result=ExchangeResult.INVALID,
+            status=422,
+            code="validation_error",
+            fields=errors,
+        )
+    if ds is None:
+        raise Refused(_("No such service."), result=ExchangeResult.NOT_FOUND, status=404)
+    today = timezone.localdate()
+    grants = list(
+        Grant.objects.filter(dataset=ds, requester=caller.department).exclude(
+            status=GrantStatus.REQUESTED
+        )
+    )
+    if ds.owner_id == caller.department.pk:
+        raise Refused(_("Read your own dataset through its pages, not the exchange."))
+    live = [
+        g
+        for g in grants
+        if g.status in ACTIVE_GRANT
+        and g.valid_from is not None
+        and g.valid_to is not None
+        and g.valid_from <= today <= g.valid_to
+    ]
+    if not live:
+        if any(g.status == GrantStatus.REVOKED for g in grants):
+            raise Refused(_("The grant has been revoked."))
+        if any(
+            g.status == GrantStatus.EXPIRED
+            or (g.status in ACTIVE_GRANT and g.valid_to and g.valid_to < today)
+            for g in grants
+        ):
+            raise Refused(_("The grant has expired."))
+        if any(g.status in ACTIVE_GRANT for g in grants):
+            raise Refused(_("The grant is not valid yet."))
+        raise Refused(_("No grant for this dataset: request one first."))
+    covering = [g for g in live if set(fields) <= set(g.fields)]
+    if not covering:
+        outside = sorted(set(fields) - set().union(*(set(g.fields) for g in live)))
+        raise Refused(
+            _("Fields outside the grant: %s") % ", ".join(outside or fields),
+            fields={"fields": [_("not granted")]},
+        )
+    grant = covering[0]
+    # Quota (per day) and rate (per minute) in one conditional UPDATE each: atomic under load.
+    minute = int(timezone.now().timestamp() // 60)
+    ok = (
+        Grant.objects.filter(pk=grant.pk)
+        .filter(Q(calls_day=today, calls_today__lt=F("daily_quota")) | ~Q(calls_day=today))
+        .filter(
+            Q(calls_minute=minute, calls_this_minute__lt=F("rate_per_minute"))
+            | ~Q(calls_minute=minute)
+        )
+        .update(
+            calls_today=Case(When(calls_day=today, then=F("calls_today") + 1), default=Value(1)),
+            calls_day=today,
+            calls_this_minute=Case(
+                When(calls_minute=minute, then=F("calls_this_minute") + 1), default=Value(1)
+            ),
+            calls_minute=minute,
+            calls_total=F("calls_total") + 1,
+        )
+    )
+    if not ok:
+        g = Grant.objects.get(pk=grant.pk)
+        why = (
+            _("The daily call quota of this grant is used up.")
+            if g.calls_day == today and g.calls_today >= g.daily_quota
+            else _("Too many calls this minute; slow down.")
+        )
+        raise Refused(why, result=ExchangeResult.LIMITED, status=429, code="too_many_requests")
+    sh = subject_hash(subject)
+    recs = list(Record.objects.filter(dataset=ds, subject_hash=sh).order_by("id")) if sh else []
+    unmasked = set(grant.unmasked_fields)
+    masked_fields = [
+        f for f in fields if ds.sensitivity(f) in PERSONAL_LEVELS and f not in unmasked
+    ]
+    rows = []
+    for rec in recs:
+        values = selectors.record_values(ds, rec)
+        row = {}
+        for f in fields:
+            v = values.get(f)
+            row[f] = _mask(v, (ds.field(f) or {}).get("mask", "")) if f in masked_fields else v
+        rows.append(row)
+    payload = {
+        "dataset": ds.code,
+        "version": ds.version,
+        "fields": fields,
+        "masked_fields": masked_fields,
+        "records": rows,
+    }
+    return grant, payload, masked_fields
+
+
+def do_exchange(
+    *,
+    caller: Caller,
+    dataset_code: str,
+    subject: str,
+    fields: list[str],
+    purpose: str,
+    case_ref: str,
+    ip: str | None = None,
+) -> dict[str, Any]:
+    """Answer one exchange message with the granted fields (masked as granted), or refuse.
+
+    Either way one ``ExchangeLog`` row and one audit record are written together; a refusal
+    is raised after they are committed.
+    """
+    fields = [str(f) for f in (fields or [])]
+    purpose, case_ref = (purpose or "").strip()[:200], (case_ref or "").strip()[:100]
+    ds = Dataset.objects.filter(code=dataset_code).first()
+    sh = subject_hash(subject)
+    now = timezone.now()
+    request_doc = {
+        "department": caller.department.code if caller.department else "",
+        "client": caller.client.client_id if caller.client else "",
+        "user": caller.user_label,
+        "service": dataset_code,
+        "subject": sh,
+        "fields": fields,
+        "purpose": purpose,
+        "case": case_ref,
+        "at": now.isoformat(),
+    }
+    refusal: Refused | None = None
+    grant: Grant | None = None
+    payload: dict[str, Any] = {}
+    with transaction.atomic():
+        try:
+            grant, payload, _masked = _serve(caller, ds, subject, fields, purpose, case_ref)
+        except Refused as exc:
+            refusal = exc
+        if refusal is None and not payload["records"]:
+            refusal = Refused(
+                _("No record for this subject."), result=ExchangeResult.NOT_FOUND, status=404
+            )
+        result = refusal.result if refusal else ExchangeResult.OK
+        status = refusal.status if refusal else 200
+        reason = str(refusal.message) if refusal else ""
+        served = payload.get("fields", []) if refusal is None else []
+        response_doc = payload if refusal is None else {"refused": reason, "status": status}
+        log = ExchangeLog.objects.create(
+            at=now,
+            client=caller.client,
+            requester=caller.department,
+            user=caller.user_label,
+            dataset=ds,
+            service=dataset_code[:100],
+            grant=grant,
+            case_ref=case_ref,
+            purpose=purpose,
+            subject_hash=sh,
+            fields=fields,
+            fields_served=served,
+            request_hash=message_hash(request_doc),
+            response_hash=message_hash(response_doc),
+            result=result,
+            status_code=status,
+            reason=reason[:300],
+        )
+        audit.record(
+            "exchange.call",
+            actor=caller.user,
+            obj=log,
+            subject_id=sh,
+            fields=served or fields,
+            purpose=purpose,
+            result=AuditResult.OK if refusal is None else AuditResult.DENIED,
+            ip=ip,
+            detail={
+                "service": dataset_code[:100],
+                "department": request_doc["department"],
+                "client": request_doc["client"],
+                "user": caller.user_label,
+                "case": case_ref,
+                "request_hash": log.request_hash,
+                "response_hash": log.response_hash,
+                "status": status,
+                "reason": reason[:300],
+            },
+        )
+    if refusal is not None:
+        raise refusal
+    return {
+        **payload,
+        "log_id": log.pk,
+        "request_hash": log.request_hash,
+        "response_hash": log.response_hash,
+    }
+
+
+# --- Individuals' rights ----------------------------------------------------------------------
+def do_export_own_data(*, actor: User) -> dict[str, Any]:
+    """Everything the data system holds about the actor, as JSON (the export is audited)."""
+    data = selectors.my_data(actor)
+    audit.record(
+        "exchange.own_data_exported",
+        actor=actor,
+        object_type="accounts.user",
+        object_id=str(actor.pk),
+        subject_id=str(actor.pk),
+        fields=sorted(data),
+        purpose="data subject's own export",
+    )
+    return {"subject": actor.get_username(), "datasets": data}

@@ -1,0 +1,249 @@
+"""Scoped reads of the data system, and ``fetch_for_case`` for other modules.
+
+The catalog is visible to every holder of ``exchange.catalog``; rows, loads and the exchange
+log of a dataset only to its owning department; a grant to the requesting and the owning
+department. Anything else is a 404 (``NotFound``); a missing capability on a collection is
+a 403.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from typing import Any
+
+from django.db.models import Q, QuerySet
+
+from yiwang.accounts.models import User
+from yiwang.accounts.roles import Cap
+from yiwang.core.errors import Forbidden, NotFound
+from yiwang.exchange.keys import subject_hash
+from yiwang.exchange.models import (
+    DataElement,
+    Dataset,
+    DatasetVersion,
+    ExchangeClient,
+    ExchangeLog,
+    Grant,
+    Record,
+)
+
+
+def _need(actor: User, cap: str, *, collection: bool = True) -> None:
+    if not actor.is_authenticated or not actor.can(cap):
+        raise (Forbidden() if collection else NotFound())
+
+
+def list_datasets_for(actor: User, q: str = "", department: str = "", share_type: str = "") -> Any:
+    _need(actor, Cap.DATA_CATALOG)
+    qs = Dataset.objects.select_related("owner")
+    if q:
+        qs = qs.filter(
+            Q(name__icontains=q)
+            | Q(code__icontains=q)
+            | Q(description__icontains=q)
+            | Q(keywords__icontains=q)
+            | Q(owner__name__icontains=q)
+        )
+    if department:
+        qs = qs.filter(owner__code=department)
+    if share_type:
+        qs = qs.filter(share_type=share_type)
+    return qs.order_by("owner__code", "code")
+
+
+def access_dataset(actor: User, code: str) -> Dataset:
+    _need(actor, Cap.DATA_CATALOG, collection=False)
+    ds = Dataset.objects.select_related("owner").filter(code=code).first()
+    if ds is None:
+        raise NotFound()
+    return ds
+
+
+def owns(actor: User, ds: Dataset) -> bool:
+    return bool(actor.is_authenticated and actor.department_id == ds.owner_id)
+
+
+def access_owned_dataset(actor: User, code: str, cap: str = Cap.DATA_PUBLISH) -> Dataset:
+    """A dataset of the actor's own department, for loading, rows and logs."""
+    ds = access_dataset(actor, code)
+    if not owns(actor, ds) or not actor.can(cap):
+        raise NotFound()
+    return ds
+
+
+def list_versions_for(actor: User, code: str) -> QuerySet[DatasetVersion]:
+    ds = access_owned_dataset(actor, code)
+    return ds.versions.select_related("loaded_by").order_by("-number")
+
+
+def access_version(actor: User, code: str, number: int) -> DatasetVersion:
+    v = list_versions_for(actor, code).filter(number=number).first()
+    if v is None:
+        raise NotFound()
+    return v
+
+
+def list_elements(actor: User) -> QuerySet[DataElement]:
+    _need(actor, Cap.DATA_CATALOG)
+    return DataElement.objects.all()
+
+
+def record_values(ds: Dataset, rec: Record) -> dict[str, Any]:
+    """All fields of a row, personal ones decrypted (callers mask or log as they must)."""
+    values = dict(rec.data)
+    if rec.sealed:
+        values.update(json.loads(rec.sealed))
+    return {n: values.get(n) for n in ds.field_names}
+
+
+def list_records_for(actor: User, code: str) -> tuple[Dataset, QuerySet[Record]]:
+    ds = access_owned_dataset(actor, code)
+    return ds, ds.records.order_by("id")
+
+
+# --- Grants -----------------------------------------------------------------------------------
+def list_grants_for(actor: User, side: str = "") -> QuerySet[Grant]:
+    """``side``: ``requested`` (my department asked), ``owned`` (asked of my department)."""
+    _need(actor, Cap.DATA_CATALOG)
+    qs = Grant.objects.select_related("dataset", "dataset__owner", "requester")
+    dept = actor.department_id
+    if dept is None:
+        return qs.none()
+    if side == "requested":
+        return qs.filter(requester_id=dept)
+    if side == "owned":
+        return qs.filter(dataset__owner_id=dept)
+    return qs.filter(Q(requester_id=dept) | Q(dataset__owner_id=dept))
+
+
+def access_grant(actor: User, grant_id: int) -> Grant:
+    if not actor.is_authenticated or not actor.can(Cap.DATA_CATALOG):
+        raise NotFound()
+    g = list_grants_for(actor).filter(pk=grant_id).first()
+    if g is None:
+        raise NotFound()
+    return g
+
+
+# --- Clients and the log ----------------------------------------------------------------------
+def list_clients_for(actor: User) -> QuerySet[ExchangeClient]:
+    _need(actor, Cap.DATA_GRANT)
+    return ExchangeClient.objects.filter(department_id=actor.department_id)
+
+
+def list_logs_for(actor: User, side: str = "", dataset: str = "", case: str = "") -> Any:
+    """Exchange messages about my department's datasets (``owned``) or made by it
+    (``requested``); both when ``side`` is empty."""
+    _need(actor, Cap.DATA_CATALOG)
+    qs = ExchangeLog.objects.select_related("dataset", "requester", "client")
+    dept = actor.department_id
+    if dept is None:
+        return qs.none()
+    if side == "owned":
+        qs = qs.filter(dataset__owner_id=dept)
+    elif side == "requested":
+        qs = qs.filter(requester_id=dept)
+    else:
+        qs = qs.filter(Q(dataset__owner_id=dept) | Q(requester_id=dept))
+    if dataset:
+        qs = qs.filter(dataset__code=dataset)
+    if case:
+        qs = qs.filter(case_ref=case)
+    return qs
+
+
+# --- Individuals' rights ----------------------------------------------------------------------
+def own_subject_hashes(actor: User) -> list[str]:
+    """The blind indexes under which the actor's own data is filed (ID number, credit code)."""
+    if not actor.is_authenticated:
+        return []
+    out = []
+    if actor.id_number:
+        out.append(subject_hash(actor.id_number))
+    if actor.credit_code:
+        out.append(subject_hash(actor.credit_code))
+    return [h for h in out if h]
+
+
+def list_my_accesses(actor: User) -> QuerySet[ExchangeLog]:
+    """Who asked for my data: every exchange message whose subject is me."""
+    if not actor.is_authenticated or not actor.can(Cap.PORTAL):
+        raise Forbidden()
+    hashes = own_subject_hashes(actor)
+    return (
+        ExchangeLog.objects.filter(subject_hash__in=hashes)
+        .select_related("requester", "dataset", "dataset__owner")
+        .order_by("-at", "-id")
+    )
+
+
+def my_data(actor: User) -> dict[str, Any]:
+    """Everything the data system holds about the actor, by dataset (for the JSON export)."""
+    if not actor.is_authenticated or not actor.can(Cap.PORTAL):
+        raise Forbidden()
+    hashes = own_subject_hashes(actor)
+    out: dict[str, Any] = {}
+    recs = (
+        Record.objects.filter(subject_hash__in=hashes)
+        .select_related("dataset", "dataset__owner")
+        .order_by("dataset__code", "id")
+    )
+    for rec in recs:
+        ds = rec.dataset
+        entry = out.setdefault(
+            ds.code,
+            {"dataset": ds.name, "owner": ds.owner.name, "version": ds.version, "rows": []},
+        )
+        entry["rows"].append(record_values(ds, rec))
+    return out
+
+
+# --- Pre-fill for other modules ---------------------------------------------------------------
+@dataclass
+class FetchResult:
+    """Values by ``"<dataset>.<field>"``; refusals by dataset with their reasons."""
+
+    values: dict[str, Any] = field(default_factory=dict)
+    rows: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
+    denied: dict[str, str] = field(default_factory=dict)
+    log_ids: list[int] = field(default_factory=list)
+
+
+def fetch_for_case(
+    actor: User, subject: str, fields: list[str], purpose: str, case: str
+) -> FetchResult:
+    """Fetch ``fields`` (``"<dataset code>.<field>"``) about ``subject`` (credit code or ID
+    number) for ``case``, under the actor's department's grants. Each dataset consulted is
+    one exchange message, logged and chained into the audit log like an API call; a refusal
+    does not raise but is reported in ``denied`` (and logged with its reason).
+    """
+    from yiwang.core.errors import DomainError
+    from yiwang.exchange import actions
+
+    wanted: dict[str, list[str]] = {}
+    for item in fields:
+        code, _, name = item.rpartition(".")
+        wanted.setdefault(code, []).append(name)
+    result = FetchResult()
+    caller = actions.Caller.for_user(actor)
+    for code, names in wanted.items():
+        try:
+            answer = actions.do_exchange(
+                caller=caller,
+                dataset_code=code,
+                subject=subject,
+                fields=names,
+                purpose=purpose,
+                case_ref=case,
+            )
+        except DomainError as exc:
+            result.denied[code] = str(exc.message)
+            continue
+        result.log_ids.append(answer["log_id"])
+        result.rows[code] = answer["records"]
+        if answer["records"]:
+            first = answer["records"][0]
+            for n in names:
+                result.values[f"{code}.{n}"] = first.get(n)
+    return result
