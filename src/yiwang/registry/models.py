@@ -104,7 +104,6 @@ class Person(Located):
     class Meta:
         verbose_name = _("person")
         verbose_name_plural = _("people")
-        indexes = [models.Index(fields=["grid"])]
 
     def __str__(self) -> str:
         return f"person {self.pk}"

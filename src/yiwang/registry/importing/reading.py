@@ -16,6 +16,7 @@ import codecs
 import csv
 import datetime as dt
 import io
+import itertools
 import os
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -117,7 +118,7 @@ def open_csv(path: Path, encoding: str = "") -> Source:
     text: IO[str] = io.TextIOWrapper(raw, encoding=enc, errors="replace", newline="")
     first = text.readline()
     delimiter = _sniff_delimiter(first)
-    reader = csv.reader(_prepend(first, text), delimiter=delimiter)
+    reader = csv.reader(itertools.chain((first,), text), delimiter=delimiter)
     try:
         header = next(reader)
     except StopIteration:
@@ -130,7 +131,7 @@ def open_csv(path: Path, encoding: str = "") -> Source:
         n = 1
         for cells in reader:
             n += 1
-            if not cells or not any(c.strip() for c in cells):
+            if not cells or not "".join(cells).strip():
                 continue
             yield n, cells
 
@@ -139,11 +140,6 @@ def open_csv(path: Path, encoding: str = "") -> Source:
     src = Source(header, rows(), enc, detected, estimated, size)
     src._closers.append(text)
     return src
-
-
-def _prepend(first: str, rest: IO[str]) -> Iterator[str]:
-    yield first
-    yield from rest
 
 
 def _cell(value: Any) -> str:

@@ -11,6 +11,7 @@ row by row; the other batches' work stays.
 from __future__ import annotations
 
 import csv
+import datetime as dt
 import json
 import logging
 import multiprocessing
@@ -45,6 +46,24 @@ from yiwang.registry.models import Person
 log = logging.getLogger(__name__)
 
 STATUSES = ("accepted", "updated", "unchanged", "refused")
+
+#: Field types whose raw SQLite values compare equal to what the importer cleans (JSON text
+#: and ISO dates are converted by ``existing``); other types go through the ORM there.
+RAW_SAFE = frozenset(
+    {
+        "AutoField",
+        "BigAutoField",
+        "CharField",
+        "TextField",
+        "IntegerField",
+        "BigIntegerField",
+        "PositiveIntegerField",
+        "FloatField",
+        "ForeignKey",
+        "DateField",
+        "JSONField",
+    }
+)
 
 
 @dataclass
@@ -207,6 +226,7 @@ class Importer:
         }
         self.defaults = writing.model_defaults(self.model)
         self.fields = list(self.model._meta.concrete_fields)
+        self.row_maker = writing.RowMaker(self.fields, self.defaults)
         # Into an empty table, every key of the file is new unless it repeats (refused by
         # ``dedupe``), so the per-batch lookup is skipped. A concurrent writer shows up as a
         # unique-key violation, and the batch is then retried with the lookup.
@@ -275,32 +295,54 @@ class Importer:
         out: dict[str, dict[str, Any]] = {}
         if not keys:
             return out
+        # Raw SQL below the ORM (its per-row converters cost more than the query here), for
+        # columns whose raw values need no converting beyond JSON and (SQLite) dates.
+        meta = self.model._meta
+        qn = connection.ops.quote_name
+        fields = [meta.pk if c == "pk" else meta.get_field(c) for c in cols]
+        if connection.vendor != "postgresql" and not all(
+            f.get_internal_type() in RAW_SAFE for f in fields
+        ):
+            for i in range(0, len(keys), 900):
+                for d in self.model._default_manager.filter(
+                    **{f"{key}__in": keys[i : i + 900]}
+                ).values(*cols):
+                    out[d[key]] = d
+            return out
+        names = [getattr(f, "column", "") for f in fields]
+        # Both databases hand JSON columns back as text; the ORM parses it in the field.
+        json_cols = [c for c, f in zip(cols, fields, strict=True) if isinstance(f, JSONField)]
+        # Dates come back from SQLite as text; the ORM converts them: so do we.
+        date_cols = [
+            c
+            for c, f in zip(cols, fields, strict=True)
+            if f.get_internal_type() == "DateField" and connection.vendor == "sqlite"
+        ]
+        select = (
+            f"SELECT {', '.join(qn(str(n)) for n in names)} FROM {qn(meta.db_table)} "  # noqa: S608
+            f"WHERE {qn(str(getattr(meta.get_field(key), 'column', key)))} "
+        )
         if connection.vendor == "postgresql":
             # One array parameter instead of thousands of IN parameters.
-            meta = self.model._meta
-            qn = connection.ops.quote_name
-            fields = [meta.pk if c == "pk" else meta.get_field(c) for c in cols]
-            names = [getattr(f, "column", "") for f in fields]
-            # Django reads jsonb as text and parses it in the field: do the same.
-            json_cols = [c for c, f in zip(cols, fields, strict=True) if isinstance(f, JSONField)]
-            sql = (
-                f"SELECT {', '.join(qn(str(n)) for n in names)} FROM {qn(meta.db_table)} "  # noqa: S608
-                f"WHERE {qn(str(getattr(meta.get_field(key), 'column', key)))} = ANY(%s)"
-            )
-            with connection.cursor() as cur:
-                cur.execute(sql, [keys])
+            queries = [(select + "= ANY(%s)", [keys])]
+        else:
+            queries = [
+                (select + f"IN ({', '.join(['%s'] * len(chunk))})", chunk)
+                for chunk in (keys[i : i + 900] for i in range(0, len(keys), 900))
+            ]
+        fromiso = dt.date.fromisoformat
+        with connection.cursor() as cur:
+            for sql, params in queries:
+                cur.execute(sql, params)
                 for row in cur.fetchall():
                     d = dict(zip(cols, row, strict=True))
                     for c in json_cols:
                         if isinstance(d[c], str):
                             d[c] = json.loads(d[c])
+                    for c in date_cols:
+                        if isinstance(d[c], str):
+                            d[c] = fromiso(d[c])
                     out[d[key]] = d
-            return out
-        for i in range(0, len(keys), 900):
-            for d in self.model._default_manager.filter(**{f"{key}__in": keys[i : i + 900]}).values(
-                *cols
-            ):
-                out[d[key]] = d
         return out
 
     # --- the batch --------------------------------------------------------------------------
@@ -418,7 +460,18 @@ class Importer:
         updates: list[tuple[dict[str, Any], int]] = []
         history: list[tuple[int, str, dict[str, Any] | str]] = []
         is_person = self.model is Person
+        make_row = self.row_maker
         has_updated_at = "updated_at" in self.defaults
+        if is_person:
+            assert sealer is not None
+            unsealed = [
+                it
+                for it in items
+                if it.sealed is None
+                and (it.status == "accepted" or (it.status == "updated" and "phone" in it.values))
+            ]
+            if unsealed:
+                self.handler.seal_items(unsealed)  # type: ignore[attr-defined]
         for it in items:
             if it.status == "accepted":
                 v = dict(it.values)
@@ -426,26 +479,17 @@ class Importer:
                 if has_updated_at:
                     v["updated_at"] = now
                 if is_person:
-                    assert sealer is not None
-                    if it.sealed is None:
-                        phone = v.get("phone", "")
-                        it.sealed = {
-                            "id_number": sealer.seal(v["id_number"]),
-                            "phone": sealer.seal(phone) if phone else "",
-                        }
+                    assert it.sealed is not None
                     v["id_number"] = it.sealed["id_number"]
                     v["phone"] = it.sealed["phone"]
                     v["source"] = self.source
-                new_rows.append(writing.db_row(self.fields, v, self.defaults))
+                new_rows.append(make_row(v))
                 history.append((it.pk or 0, "created", it.history_json or it.changes or {}))
             elif it.status == "updated":
                 v = dict(it.values)
                 if is_person and "phone" in v:
-                    assert sealer is not None
-                    if it.sealed is not None:
-                        v["phone"] = it.sealed["phone"]
-                    else:
-                        v["phone"] = sealer.seal(v["phone"]) if v["phone"] else ""
+                    assert it.sealed is not None
+                    v["phone"] = it.sealed["phone"]
                 if has_updated_at:
                     v["updated_at"] = now
                 if is_person:

@@ -35,10 +35,23 @@ def shower(model: type[Model], name: str) -> Callable[[Any], Any]:
 
 def splice_json(prefix: str, extra: Iterable[tuple[str, Any]]) -> str:
     """Add ``key: value`` pairs to a JSON object given as text (``"{}"`` or ``"{…}"``)."""
-    more = dict(extra)
-    if not more:
+    parts = []
+    for key, value in extra:
+        if (
+            type(value) is list
+            and len(value) == 2
+            and value[0] is None
+            and type(value[1]) is int
+            and key.isidentifier()
+        ):
+            # The common case (a grid or place id), formatted as json.dumps would.
+            parts.append(f'"{key}": [null, {value[1]}]')
+        else:
+            parts.append(
+                json.dumps(key, ensure_ascii=False) + ": " + json.dumps(value, ensure_ascii=False)
+            )
+    if not parts:
         return prefix
-    tail = json.dumps(more, ensure_ascii=False)
     if prefix == "{}":
-        return tail
-    return prefix[:-1] + ", " + tail[1:]
+        return "{" + ", ".join(parts) + "}"
+    return prefix[:-1] + ", " + ", ".join(parts) + "}"
