@@ -19,7 +19,7 @@ from django.utils.translation import gettext as _
 
 from yiwang.accounts.models import Department, User
 from yiwang.accounts.roles import Role
-from yiwang.cases import sla
+from yiwang.cases import lookups, sla
 from yiwang.cases.models import (
     Case,
     CaseEvent,
@@ -35,8 +35,8 @@ from yiwang.cases.models import (
     State,
     StateType,
 )
-from yiwang.cases.routing import centre_for, route
-from yiwang.cases.selectors import access_case, get_category
+from yiwang.cases.routing import centre_for
+from yiwang.cases.selectors import access_case
 from yiwang.cases.workflow import TRANSITIONS, actor_fits, allowed_transitions
 from yiwang.core import audit, events
 from yiwang.core.api import token_digest
@@ -175,7 +175,7 @@ def clean_location(data: dict[str, Any], errors: Errors, *, required: bool) -> d
     if gid is None and index.geoms:
         errors.add("lat", _("The location is outside the territory's grids."))
         return {}
-    grid = Grid.objects.select_related("community").get(pk=gid) if gid is not None else None
+    grid = lookups.grid(index, gid) if gid is not None else None
     return {"lng": wx, "lat": wy, "coord_system": system, "address": address, "grid": grid}
 
 
@@ -199,7 +199,7 @@ def _notify(
 
 
 def _centre(case: Case) -> Department | None:
-    return centre_for(case.division_prefix)
+    return lookups.centre_for(case.division_prefix)  # type: ignore[no-any-return]
 
 
 def _event(
@@ -249,7 +249,7 @@ def do_report_case(
         if channel not in allowed:
             errors.add("channel", _("You may not report through this channel."))
 
-    category = get_category(str(data.get("category") or ""))
+    category = lookups.category(str(data.get("category") or ""))
     staff = actor is not None and actor.role in {Role.OPERATOR, Role.GRID_WORKER}
     if category is None or (not category.public and not staff):
         errors.add("category", _("Unknown category."))
@@ -287,17 +287,18 @@ def do_report_case(
 
     now = timezone.now()
     grid: Grid | None = loc["grid"]
-    routed = route(category, grid)
+    routed = lookups.route(category, grid)
     prefix = (
         grid.code
         if grid is not None
         else (routed.department.division.prefix if routed.department is not None else "")
     )
     reporter = actor if actor is not None and open311_client is None else None
+    centre = lookups.centre_for(prefix)
     with transaction.atomic():
         case = Case(
             category=category,
-            state_id="reported",
+            state=lookups.state("reported"),
             channel=channel,
             request_type=request_type,
             priority=priority or category.default_priority,
@@ -332,6 +333,14 @@ def do_report_case(
             attachments=photos,
             detail={"channel": channel, "routing": routed.reason},
         )
+        _notify(
+            case,
+            "reported",
+            _("Your report was received."),
+            department=centre,
+            role=Role.OPERATOR,
+        )
+        # Last: the audit append serialises writers until commit, so take its lock late.
         audit.record(
             "cases.reported",
             actor=actor,
@@ -344,13 +353,6 @@ def do_report_case(
                 "department": routed.department.code if routed.department else "",
                 "client": open311_client.name if open311_client else "",
             },
-        )
-        _notify(
-            case,
-            "reported",
-            _("Your report was received."),
-            department=_centre(case),
-            role=Role.OPERATOR,
         )
         events.publish("cases.changed", {"case_id": case.pk, "transition": "report"})
     return case

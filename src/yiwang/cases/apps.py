@@ -8,4 +8,9 @@ class CasesConfig(AppConfig):
     verbose_name = _("City management cases")
 
     def ready(self) -> None:
-        from yiwang.cases import tasks_notify  # noqa: F401  (cases.changed subscriber, notification jobs)
+        from yiwang.cases import (
+            lookups,
+            tasks_notify,  # noqa: F401  (cases.changed subscriber, notification jobs)
+        )
+
+        lookups.connect()
