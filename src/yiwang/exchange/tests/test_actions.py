@@ -100,9 +100,8 @@ def test_upsert_by_primary_key_keeps_the_old_values_as_a_revision(xw):
         code="ent_reg_a",
         source="json",
         content=(
-            '[{"credit_code": "%s", "name": "测试企业a（更名）", "legal_rep": "王小明",'
+            f'[{{"credit_code": "{credit}", "name": "测试企业a（更名）", "legal_rep": "王小明",'
             ' "legal_rep_id": "330106199003070011", "capital": 800, "founded": "2019-05-01"}]'
-            % credit
         ).encode(),
     )
     assert (v.inserted, v.updated, v.unchanged) == (0, 1, 0)

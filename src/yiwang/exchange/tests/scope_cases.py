@@ -1,0 +1,260 @@
+"""Scope cases for the data-system API and pages, and what every scope world gets."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from yiwang.core.testing import EndpointCase, Probe, register, register_world_builder
+
+
+@register_world_builder
+def build_exchange(w: Any) -> None:
+    from yiwang.exchange import actions
+    from yiwang.exchange.tests.factories import build
+
+    build(w)
+    w.extra["client_bureau_a"], _ = actions.do_create_client(
+        actor=w.users["dept_leader_a"], name="城管局a 业务系统"
+    )
+
+
+def _today() -> str:
+    return dt.date.today().isoformat()
+
+
+def _in(days: int) -> str:
+    return (dt.date.today() + dt.timedelta(days=days)).isoformat()
+
+
+DS = "ent_reg_a"
+_NEW_SCHEMA = {
+    "fields": [{"name": "k", "type": "string", "sensitivity": "public"}],
+    "primaryKey": ["k"],
+}
+_QUERY = lambda w: {  # noqa: E731
+    "subject": w.extra["credit_code_a"],
+    "fields": ["name", "capital"],
+    "purpose": "企业画像",
+    "case": "APP-1",
+}
+
+A = "/api/v1/exchange"
+register(
+    EndpointCase(
+        "GET",
+        f"{A}/datasets",
+        in_scope=lambda w: Probe("data_admin_a", query={"q": "企业"}),
+        out_of_scope=lambda w: Probe("resident_a", expect=403),
+    )
+)
+register(
+    EndpointCase(
+        "POST",
+        f"{A}/datasets",
+        in_scope=lambda w: Probe(
+            "dept_staff_a",
+            body={"code": "new_a", "name": "新数据集", "table_schema": _NEW_SCHEMA},
+            expect=201,
+        ),
+        out_of_scope=lambda w: Probe(
+            "resident_a",
+            body={"code": "new_a", "name": "新数据集", "table_schema": _NEW_SCHEMA},
+            expect=403,
+        ),
+    )
+)
+register(
+    EndpointCase(
+        "GET",
+        f"{A}/catalog.jsonld",
+        in_scope=lambda w: Probe("data_admin_a"),
+        out_of_scope=lambda w: Probe("resident_a", expect=403),
+    )
+)
+register(
+    EndpointCase(
+        "GET",
+        f"{A}/datasets/{{code}}",
+        in_scope=lambda w: Probe("data_admin_a", {"code": DS}),
+        out_of_scope=lambda w: Probe("resident_a", {"code": DS}, expect=404),
+    )
+)
+register(
+    EndpointCase(
+        "POST",
+        f"{A}/datasets/{{code}}/loads",
+        in_scope=lambda w: Probe(
+            "dept_staff_a",
+            {"code": DS},
+            body={"rows": [{"credit_code": "91330106000000009X", "name": "新企业"}]},
+            expect=201,
+        ),
+        out_of_scope=lambda w: Probe(
+            "dept_staff_b", {"code": DS}, body={"rows": [{"name": "x"}]}, expect=404
+        ),
+    )
+)
+register(
+    EndpointCase(
+        "GET",
+        f"{A}/datasets/{{code}}/versions",
+        in_scope=lambda w: Probe("dept_staff_a", {"code": DS}),
+        out_of_scope=lambda w: Probe("data_admin_a", {"code": DS}, expect=404),
+        note="loads are the owner's business",
+    )
+)
+register(
+    EndpointCase(
+        "GET",
+        f"{A}/datasets/{{code}}/versions/{{number}}",
+        in_scope=lambda w: Probe("dept_staff_a", {"code": DS, "number": 1}),
+        out_of_scope=lambda w: Probe("dept_staff_b", {"code": DS, "number": 1}, expect=404),
+    )
+)
+register(
+    EndpointCase(
+        "GET",
+        f"{A}/elements",
+        in_scope=lambda w: Probe("data_admin_a"),
+        out_of_scope=lambda w: Probe("resident_a", expect=403),
+    )
+)
+register(
+    EndpointCase(
+        "POST",
+        f"{A}/elements",
+        in_scope=lambda w: Probe(
+            "dept_staff_a", body={"code": "DE-X", "name": "测试", "type": "string"}, expect=201
+        ),
+        out_of_scope=lambda w: Probe(
+            "resident_a", body={"code": "DE-X", "name": "测试", "type": "string"}, expect=403
+        ),
+    )
+)
+register(
+    EndpointCase(
+        "GET",
+        f"{A}/grants",
+        in_scope=lambda w: Probe("data_admin_a"),
+        out_of_scope=lambda w: Probe("resident_a", expect=403),
+    )
+)
+_GRANT_BODY = lambda w: {  # noqa: E731
+    "dataset": "subsidy_a",
+    "fields": ["year"],
+    "purpose": "核对",
+    "legal_basis": "条例",
+    "valid_from": _today(),
+    "valid_to": _in(30),
+    "daily_quota": 5,
+}
+register(
+    EndpointCase(
+        "POST",
+        f"{A}/grants",
+        in_scope=lambda w: Probe("dept_staff_b", body=_GRANT_BODY(w), expect=201),
+        out_of_scope=lambda w: Probe("resident_a", body=_GRANT_BODY(w), expect=403),
+    )
+)
+register(
+    EndpointCase(
+        "GET",
+        f"{A}/grants/{{grant_id}}",
+        in_scope=lambda w: Probe("data_admin_a", {"grant_id": w.extra["grant_a"].pk}),
+        out_of_scope=lambda w: Probe(
+            "dept_staff_b", {"grant_id": w.extra["grant_a"].pk}, expect=404
+        ),
+    )
+)
+register(
+    EndpointCase(
+        "POST",
+        f"{A}/grants/{{grant_id}}/decision",
+        in_scope=lambda w: Probe(
+            "dept_leader_a",
+            {"grant_id": w.extra["pending_grant_a"].pk},
+            body={"decision": "approve"},
+        ),
+        out_of_scope=lambda w: Probe(
+            "dept_leader_b",
+            {"grant_id": w.extra["pending_grant_a"].pk},
+            body={"decision": "approve"},
+            expect=404,
+        ),
+    )
+)
+register(
+    EndpointCase(
+        "POST",
+        f"{A}/grants/{{grant_id}}/revoke",
+        in_scope=lambda w: Probe(
+            "dept_leader_a", {"grant_id": w.extra["grant_a"].pk}, body={"reason": "到期前收回"}
+        ),
+        out_of_scope=lambda w: Probe(
+            "dept_leader_b",
+            {"grant_id": w.extra["grant_a"].pk},
+            body={"reason": "x"},
+            expect=404,
+        ),
+    )
+)
+register(
+    EndpointCase(
+        "GET",
+        f"{A}/clients",
+        in_scope=lambda w: Probe("dept_leader_a"),
+        out_of_scope=lambda w: Probe("data_admin_a", expect=403),
+    )
+)
+register(
+    EndpointCase(
+        "POST",
+        f"{A}/clients",
+        in_scope=lambda w: Probe("dept_leader_a", body={"name": "系统"}, expect=201),
+        out_of_scope=lambda w: Probe("dept_staff_a", body={"name": "系统"}, expect=403),
+    )
+)
+register(
+    EndpointCase(
+        "POST",
+        f"{A}/clients/{{client_pk}}/revoke",
+        in_scope=lambda w: Probe("dept_leader_a", {"client_pk": w.extra["client_bureau_a"].pk}),
+        out_of_scope=lambda w: Probe(
+            "dept_leader_b", {"client_pk": w.extra["client_bureau_a"].pk}, expect=404
+        ),
+    )
+)
+register(
+    EndpointCase(
+        "POST",
+        f"{A}/query/{{dataset}}",
+        in_scope=lambda w: Probe("data_admin_a", {"dataset": DS}, body=_QUERY(w)),
+        out_of_scope=lambda w: Probe("dept_staff_b", {"dataset": DS}, body=_QUERY(w), expect=403),
+        note="department systems use client credentials (tested in test_api); staff their session",
+    )
+)
+register(
+    EndpointCase(
+        "GET",
+        f"{A}/logs",
+        in_scope=lambda w: Probe("data_admin_a"),
+        out_of_scope=lambda w: Probe("resident_a", expect=403),
+    )
+)
+register(
+    EndpointCase(
+        "GET",
+        f"{A}/me/accesses",
+        in_scope=lambda w: Probe("resident_a"),
+        out_of_scope=lambda w: Probe("dept_staff_a", expect=403),
+    )
+)
+register(
+    EndpointCase(
+        "GET",
+        f"{A}/me/data",
+        in_scope=lambda w: Probe("enterprise_a"),
+        out_of_scope=lambda w: Probe("dept_staff_a", expect=403),
+    )
+)
