@@ -146,12 +146,31 @@ def _error_of(row_number: int, err: Any) -> RowError:
     )
 
 
-def _rows(resource: frictionless.Resource, out: ReadResult) -> Iterator[tuple[int, Any]]:
+def _rows(
+    resource: frictionless.Resource, schema: frictionless.Schema, out: ReadResult
+) -> Iterator[tuple[int, Any]]:
+    """Columns are matched to fields by name (``schema_sync``); a file lacking a required or
+    primary-key column is refused as a whole, other missing and extra columns reported."""
     with resource:
-        header = resource.header
-        for err in getattr(header, "errors", []) or []:
-            out.errors.append(_error_of(1, err))
+        labels = [str(x) for x in (resource.labels or [])]
+        names = schema.field_names
+        pk = set(schema.primary_key)
+        missing = [n for n in names if n not in labels]
+        vital = [n for n in missing if n in pk or schema.get_field(n).constraints.get("required")]
+        if vital:
+            raise ValidationFailed(
+                fields={"file": [_("The file lacks required columns: %s") % ", ".join(vital)]}
+            )
+        for n in missing:
+            out.errors.append(RowError(1, n, "missing-label", _("column not in the file")))
+        for n in labels:
+            if n not in names:
+                out.errors.append(RowError(1, n, "extra-label", _("column ignored")))
         yield from ((row.row_number, row) for row in resource.row_stream)
+
+
+def _detector() -> frictionless.Detector:
+    return frictionless.Detector(schema_sync=True)
 
 
 def read_rows(schema: frictionless.Schema, source: str, content: Any) -> ReadResult:
@@ -162,12 +181,16 @@ def read_rows(schema: frictionless.Schema, source: str, content: Any) -> ReadRes
     extra_rows: set[int] = set()
     try:
         if source == "csv":
-            resource = frictionless.Resource(content, format="csv", schema=schema)
+            resource = frictionless.Resource(
+                content, format="csv", schema=schema, detector=_detector()
+            )
         elif source == "xlsx":
             tmpdir = tempfile.mkdtemp(prefix="yiwang-xlsx-")
             with open(os.path.join(tmpdir, "upload.xlsx"), "wb") as fh:
                 fh.write(content)
-            resource = frictionless.Resource(path="upload.xlsx", basepath=tmpdir, schema=schema)
+            resource = frictionless.Resource(
+                path="upload.xlsx", basepath=tmpdir, schema=schema, detector=_detector()
+            )
         else:
             rows = content
             if isinstance(content, (bytes, str)):
@@ -193,10 +216,12 @@ def read_rows(schema: frictionless.Schema, source: str, content: Any) -> ReadRes
                     )
             resource = frictionless.Resource(data=data, schema=schema)
         try:
-            for number, row in _rows(resource, out):
+            keep = set(schema.field_names)
+            for number, row in _rows(resource, schema, out):
                 out.total += 1
                 if row.valid and number not in extra_rows:
-                    out.good.append((number, {k: jsonable(v) for k, v in row.to_dict().items()}))
+                    values = {k: jsonable(v) for k, v in row.to_dict().items() if k in keep}
+                    out.good.append((number, values))
                 else:
                     out.rejected += 1
                     if len(out.errors) < MAX_REPORTED_ERRORS:

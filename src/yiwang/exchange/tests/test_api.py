@@ -127,7 +127,7 @@ def test_grant_flow_over_http(client, xw):
 def test_loads_over_http_csv_xlsx_and_report(client, xw):
     client.force_login(xw.users["dept_staff_a"])
     url = "/api/v1/exchange/datasets/ent_reg_a/loads"
-    csv = "credit_code,name,capital\n91330106000000007X,甲,1\n91330106000000008X,,x\n"
+    csv = "capital,name,credit_code,colour\n1,甲,91330106000000007X,红\nx,,91330106000000008X,蓝\n"
     r = client.post(url, {"format": "csv", "content": csv}, content_type="application/json")
     assert r.status_code == 201
     v = r.json()
@@ -135,6 +135,11 @@ def test_loads_over_http_csv_xlsx_and_report(client, xw):
     assert {e["field"] for e in v["errors"] if e["row"] == 3} == {"name", "capital"}
     missing = {e["field"] for e in v["errors"] if e["type"] == "missing-label"}
     assert missing == {"legal_rep", "legal_rep_id", "founded"}  # header-level, reported
+    assert [e["field"] for e in v["errors"] if e["type"] == "extra-label"] == ["colour"]
+    no_key = client.post(
+        url, {"format": "csv", "content": "name\n甲\n"}, content_type="application/json"
+    )
+    assert no_key.status_code == 422 and "credit_code" in no_key.json()["fields"]["file"][0]
     wb = openpyxl.Workbook()
     wb.active.append(["credit_code", "name"])
     wb.active.append(["91330106000000006X", "乙"])
