@@ -1,9 +1,8 @@
 """Grid pages: the drill-down map (street → community → grid), its GeoJSON feed, and the grid
 profile with its 人/地/物/事/组织 counts.
 
-The counts come from the registry (``grid_profile_counts``): these pages present registry data
-over grids, so this web module reads registry selectors; the grid models, selectors and actions
-stay free of registry imports.
+The counts come from ``grid.counts``, where the apps above grid (the registry: 人, 地, 物,
+组织; cases later: 事) register them at start-up; grid imports none of those apps.
 """
 
 from __future__ import annotations
@@ -19,25 +18,16 @@ from django.shortcuts import render
 from django.urls import reverse
 from django.utils.http import urlencode
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
 from shapely.geometry import mapping, shape
 
 from yiwang.accounts.roles import Cap
 from yiwang.accounts.types import AuthedRequest
 from yiwang.core.masking import mask_name
+from yiwang.grid import counts as grid_counts
 from yiwang.grid.models import Grid
 from yiwang.grid.selectors import access_grid, feature_collection, list_grids_for
-from yiwang.registry.selectors import grid_profile_counts
 from yiwang.web.views import requires
 
-#: The counts a map can be coloured by, in the order 人, 地, 物, 组织 (事 arrives with cases).
-METRICS: list[tuple[str, Any]] = [
-    ("people", gettext_lazy("People")),
-    ("places", gettext_lazy("Places")),
-    ("things", gettext_lazy("City parts")),
-    ("organisations", gettext_lazy("Organisations")),
-]
-METRIC_KEYS = [k for k, _label in METRICS]
 STREET_CODE = re.compile(r"\d{9}")
 COMMUNITY_CODE = re.compile(r"\d{12}")
 SNAP_DEGREES = 1e-6
@@ -50,7 +40,7 @@ class Unit:
     code: str
     name: str
     url: str
-    counts: dict[str, int] = field(default_factory=lambda: dict.fromkeys(METRIC_KEYS, 0))
+    counts: dict[str, int] = field(default_factory=dict)
     grids: list[Grid] = field(default_factory=list)
 
     def value(self, metric: str) -> int:
@@ -123,21 +113,31 @@ def units(d: Drill, counts: dict[int, dict[str, int]]) -> list[Unit]:
         unit = out.setdefault(key, Unit(code=key, name=name, url=url))
         unit.grids.append(g)
         for metric, n in counts.get(g.pk, {}).items():
-            if metric in unit.counts:
-                unit.counts[metric] += n
+            unit.counts[metric] = unit.counts.get(metric, 0) + n
     return sorted(out.values(), key=lambda u: u.code)
 
 
+def _metrics() -> list[tuple[str, Any]]:
+    """(key, label) of what the map can be coloured by, registered in ``grid.counts``."""
+    return [(m.key, m.label) for m in grid_counts.metrics()]
+
+
 def _metric(request: HttpRequest) -> str:
+    keys = [k for k, _label in _metrics()]
     m = request.GET.get("metric", "")
-    return m if m in METRIC_KEYS else METRIC_KEYS[0]
+    return m if m in keys else (keys[0] if keys else "")
+
+
+def _counts(request: AuthedRequest, grids: list[Grid]) -> dict[int, dict[str, int]]:
+    return grid_counts.counts_for(request.user, [g.pk for g in grids])
 
 
 @requires(Cap.REGISTRY_VIEW)
 def grid_map(request: AuthedRequest) -> HttpResponse:
     d = drill(request)
-    regions = units(d, grid_profile_counts(request.user))
+    regions = units(d, _counts(request, list(d.grids)))
     metric = _metric(request)
+    metrics = _metrics()
     params = {"street": d.street, "community": d.community} if d.level != "street" else {}
     data_url = reverse("grid:map_data")
     query = urlencode({k: v for k, v in params.items() if v})
@@ -145,7 +145,7 @@ def grid_map(request: AuthedRequest) -> HttpResponse:
         "drill": d,
         "units": regions,
         "metric": metric,
-        "metrics": METRICS,
+        "metrics": metrics,
         "level_label": {
             "street": _("Streets"),
             "community": _("Communities"),
@@ -153,7 +153,7 @@ def grid_map(request: AuthedRequest) -> HttpResponse:
         }[d.level],
         "data_url": f"{data_url}?{query}" if query else data_url,
         "map_name": "yiwang-" + (d.community or d.street or "all"),
-        "totals": {k: sum(u.value(k) for u in regions) for k in METRIC_KEYS},
+        "totals": {k: sum(u.value(k) for u in regions) for k, _label in metrics},
     }
     return render(request, "grid/map.html", ctx)
 
@@ -184,14 +184,13 @@ def grid_map_data(request: AuthedRequest) -> HttpResponse:
     ``properties``: streets by default, communities under ``?street=``, grids under
     ``?community=``; ``?level=grid`` returns the grids themselves at any level."""
     d = drill(request)
-    counts = grid_profile_counts(request.user)
+    counts = _counts(request, list(d.grids))
     if request.GET.get("level") == "grid":
         d.level = "grid"
     if d.level == "grid":
         extra: dict[int, dict[str, Any]] = {}
         for g in d.grids:
             extra[g.pk] = {
-                **dict.fromkeys(METRIC_KEYS, 0),
                 **counts.get(g.pk, {}),
                 "level": "grid",
                 "grids": 1,
@@ -210,7 +209,7 @@ def grid_map_data(request: AuthedRequest) -> HttpResponse:
 @requires(Cap.REGISTRY_VIEW)
 def grid_profile(request: AuthedRequest, grid_id: int) -> HttpResponse:
     grid = access_grid(request.user, grid_id)  # NotFound → 404 through requires()
-    counts = {**dict.fromkeys(METRIC_KEYS, 0), **grid_profile_counts(request.user).get(grid.pk, {})}
+    counts = _counts(request, [grid]).get(grid.pk, {})
     community = grid.community
     street = community.parent
     members = [
@@ -222,16 +221,15 @@ def grid_profile(request: AuthedRequest, grid_id: int) -> HttpResponse:
         }
         for m in grid.members.select_related("user").order_by("role", "user__username")
     ]
-    lists = {
-        "people": reverse("registry:people"),
-        "places": reverse("registry:places"),
-        "things": reverse("registry:things"),
-        "organisations": reverse("registry:organisations"),
-    }
     q = urlencode({"grid": grid.code})
     cards = [
-        {"key": k, "label": label, "count": counts[k], "url": f"{lists[k]}?{q}"}
-        for k, label in METRICS
+        {
+            "key": m.key,
+            "label": m.label,
+            "count": counts.get(m.key, 0),
+            "url": f"{reverse(m.list_url)}?{q}" if m.list_url else "",
+        }
+        for m in grid_counts.metrics()
     ]
     ctx = {
         "grid": grid,

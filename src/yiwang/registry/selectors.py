@@ -3,6 +3,7 @@ street its communities, a district bureau its district. Care tags only for those
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from django.db.models import Count, QuerySet
@@ -79,22 +80,32 @@ def timeline(entity: str, pk: int) -> QuerySet[ChangeRecord]:
     return ChangeRecord.objects.filter(entity_type=entity, entity_id=pk).order_by("-at", "-pk")
 
 
-def grid_profile_counts(actor: User) -> dict[int, dict[str, int]]:
-    """人/地/物/组织 counts per grid in scope (事 arrives with the cases module)."""
-    grids = list_grids_for(actor)
-    ids = list(grids.values_list("pk", flat=True))
-    out: dict[int, dict[str, int]] = {
-        g: {"people": 0, "places": 0, "things": 0, "organisations": 0} for g in ids
-    }
-    for key, model in (
-        ("people", Person),
-        ("places", Place),
-        ("things", Thing),
-        ("organisations", Organisation),
-    ):
-        for row in model.objects.filter(grid_id__in=ids).values("grid_id").annotate(n=Count("pk")):
+#: What the grid map and profile count from the registry (registered in ``grid.counts``).
+GRID_METRICS = (
+    ("people", Person, "registry:people"),
+    ("places", Place, "registry:places"),
+    ("things", Thing, "registry:things"),
+    ("organisations", Organisation, "registry:organisations"),
+)
+
+
+def count_per_grid(actor: User, grid_ids: Sequence[int]) -> dict[int, dict[str, int]]:
+    """人/地/物/组织 per grid, for the grids among ``grid_ids`` that are in the actor's scope
+    (others are left out: deny by default)."""
+    ids = list(list_grids_for(actor).filter(pk__in=list(grid_ids)).values_list("pk", flat=True))
+    out: dict[int, dict[str, int]] = {g: {k: 0 for k, _m, _u in GRID_METRICS} for g in ids}
+    if not ids:
+        return out
+    for key, model, _url in GRID_METRICS:
+        rows = model.objects.filter(grid_id__in=ids).values("grid_id").annotate(n=Count("pk"))
+        for row in rows:
             out[row["grid_id"]][key] = row["n"]
     return out
+
+
+def grid_profile_counts(actor: User) -> dict[int, dict[str, int]]:
+    """``count_per_grid`` over every grid in the actor's scope."""
+    return count_per_grid(actor, list(list_grids_for(actor).values_list("pk", flat=True)))
 
 
 def find_person_by_id_number(actor: User, id_number: str) -> Person | None:
