@@ -149,7 +149,7 @@ def _error_of(row_number: int, err: Any) -> RowError:
 def _rows(
     resource: frictionless.Resource, schema: frictionless.Schema, out: ReadResult
 ) -> Iterator[tuple[int, Any]]:
-    """Columns are matched to fields by name (``schema_sync``); a file lacking a required or
+    """Columns are matched to fields by name (``fieldsMatch``); a file lacking a required or
     primary-key column is refused as a whole, other missing and extra columns reported."""
     with resource:
         labels = [str(x) for x in (resource.labels or [])]
@@ -169,8 +169,9 @@ def _rows(
         yield from ((row.row_number, row) for row in resource.row_stream)
 
 
-def _detector() -> frictionless.Detector:
-    return frictionless.Detector(schema_sync=True)
+def _by_name(schema: frictionless.Schema) -> frictionless.Schema:
+    """The schema with columns matched to fields by name, in any order (``fieldsMatch``)."""
+    return frictionless.Schema.from_descriptor({**schema.to_descriptor(), "fieldsMatch": "subset"})
 
 
 def read_rows(schema: frictionless.Schema, source: str, content: Any) -> ReadResult:
@@ -181,15 +182,13 @@ def read_rows(schema: frictionless.Schema, source: str, content: Any) -> ReadRes
     extra_rows: set[int] = set()
     try:
         if source == "csv":
-            resource = frictionless.Resource(
-                content, format="csv", schema=schema, detector=_detector()
-            )
+            resource = frictionless.Resource(content, format="csv", schema=_by_name(schema))
         elif source == "xlsx":
             tmpdir = tempfile.mkdtemp(prefix="yiwang-xlsx-")
             with open(os.path.join(tmpdir, "upload.xlsx"), "wb") as fh:
                 fh.write(content)
             resource = frictionless.Resource(
-                path="upload.xlsx", basepath=tmpdir, schema=schema, detector=_detector()
+                path="upload.xlsx", basepath=tmpdir, schema=_by_name(schema)
             )
         else:
             rows = content
