@@ -1,0 +1,330 @@
+"""精准送: store the matches of an item or an enterprise and deliver new ones.
+
+- :func:`match_item` — after publication: the item's rule over every enterprise in bulk
+  (``matching.for_item``); the eligible and possibly eligible ones are stored as
+  ``PolicyMatch`` rows (with the facts that would settle an open condition), the rest removed.
+- :func:`rematch_enterprise` — after a profile change: one enterprise against every open
+  item (``matching.for_enterprise``), its stored matches brought up to date.
+- :func:`deliver` — every stored match without a delivery becomes one ``PolicyDelivery``
+  (the inbox; unique per item and organisation, so once per item ever) unless the enterprise
+  opted out, and its enterprise users are told by email / SMS through ``core.notify``
+  (queued, audited as sends).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from collections.abc import Iterable, Sequence
+from decimal import Decimal
+from typing import Any
+
+from django.db import transaction
+from django.utils import timezone
+
+from yiwang.accounts.models import User
+from yiwang.accounts.roles import Role
+from yiwang.core import audit, notify
+from yiwang.core.models import AuditRecord, AuditResult
+from yiwang.policies import matching, profile
+from yiwang.policies.models import (
+    ItemStatus,
+    PolicyDelivery,
+    PolicyItem,
+    PolicyItemVersion,
+    PolicyMatch,
+    PolicyPreference,
+    Target,
+)
+from yiwang.registry.models import Organisation
+from yiwang.rules import evaluate_many
+
+log = logging.getLogger(__name__)
+SENT = "policies.notice_sent"
+FAILED = "policies.notice_failed"
+PURPOSE = "惠企政策精准推送 (policy delivery)"
+CHUNK = 2000
+
+
+def _amount(a: float | None) -> Decimal | None:
+    if a is None or a != a:
+        return None
+    return Decimal(str(round(a, 2)))
+
+
+def _evaluations(
+    version: PolicyItemVersion, orgs: Sequence[Organisation], as_of: dt.date
+) -> list[Any]:
+    """Per-entity evaluations (for the stored explanation of bulk matches)."""
+    rule = matching.rule_of(version)
+    raws = profile.bulk_raw_facts(list(orgs), as_of=None)
+    return [evaluate_many([rule], r, as_of, trace=False)[0] for r in raws]
+
+
+def _match_row(
+    item: PolicyItem, version: PolicyItemVersion, org_id: int, ev: Any, now: dt.datetime
+) -> PolicyMatch:
+    return PolicyMatch(
+        item=item,
+        version=version,
+        organisation_id=org_id,
+        verdict=ev.verdict,
+        score=ev.score,
+        amount=_amount(ev.amount),
+        missing=[{"id": u["id"], "facts": u["facts"], "reason": u["reason"]} for u in ev.unknown],
+        failed=[{"id": f["id"], "fact": f.get("fact")} for f in ev.failed],
+        evaluated_at=now,
+    )
+
+
+def match_item(item: PolicyItem, *, as_of: dt.date | None = None) -> dict[str, int]:
+    """Bulk-match a published item over all enterprises and store the result."""
+    day = as_of or profile.today()
+    version = item.published_version
+    if (
+        version is None
+        or item.status != ItemStatus.PUBLISHED
+        or item.target != Target.ENTERPRISE
+        or (item.closes_on is not None and item.closes_on < day)
+    ):
+        removed, _n = PolicyMatch.objects.filter(item=item).delete()
+        return {"pass": 0, "unknown": 0, "removed": removed}
+    orgs = list(matching.enterprises())
+    summary = matching.for_item(item, as_of=day, orgs=orgs)
+    ids = summary.pass_ids + summary.unknown_ids
+    by_id = {o.pk: o for o in orgs}
+    now = timezone.now()
+    rows: list[PolicyMatch] = []
+    for start in range(0, len(ids), CHUNK):
+        chunk = [by_id[i] for i in ids[start : start + CHUNK]]
+        for o, ev in zip(chunk, _evaluations(version, chunk, day), strict=True):
+            if ev.verdict != "fail":  # the two engines agree; a mismatch would be a bug
+                rows.append(_match_row(item, version, o.pk, ev, now))
+            else:  # pragma: no cover - guarded by the agreement test
+                log.error("bulk and per-entity verdicts differ for %s / %s", item.code, o.pk)
+    with transaction.atomic():
+        PolicyMatch.objects.filter(item=item).delete()
+        PolicyMatch.objects.bulk_create(rows, batch_size=1000)
+        audit.record(
+            "policies.matched",
+            obj=item,
+            detail={
+                "version": version.number,
+                "pass": summary.counts["pass"],
+                "unknown": summary.counts["unknown"],
+                "enterprises": summary.total,
+            },
+        )
+    return {"pass": summary.counts["pass"], "unknown": summary.counts["unknown"], "removed": 0}
+
+
+def rematch_enterprise(org: Organisation, *, as_of: dt.date | None = None) -> dict[str, int]:
+    """Bring one enterprise's stored matches up to date against every open item."""
+    day = as_of or profile.today()
+    results = matching.for_enterprise(org, as_of=day)
+    now = timezone.now()
+    keep: list[PolicyMatch] = []
+    for m in results:
+        if m.verdict == "fail":
+            continue
+        keep.append(_match_row(m.item, m.item.published_version, org.pk, m.evaluation, now))  # type: ignore[arg-type]
+    open_ids = [m.item.pk for m in results]
+    with transaction.atomic():
+        PolicyMatch.objects.filter(organisation=org, item_id__in=open_ids).delete()
+        PolicyMatch.objects.bulk_create(keep)
+        audit.record(
+            "policies.rematched",
+            obj=org,
+            subject_id=f"organisation:{org.pk}",
+            detail={
+                "items": len(results),
+                "pass": sum(1 for m in keep if m.verdict == "pass"),
+                "unknown": sum(1 for m in keep if m.verdict == "unknown"),
+            },
+        )
+    return {"items": len(results), "matches": len(keep)}
+
+
+def _opted_out(org_ids: Iterable[int]) -> set[int]:
+    return set(
+        PolicyPreference.objects.filter(organisation_id__in=list(org_ids), push=False).values_list(
+            "organisation_id", flat=True
+        )
+    )
+
+
+def deliver(
+    *, item: PolicyItem | None = None, organisation: Organisation | None = None
+) -> list[int]:
+    """Deliver every stored match (of the item, or of the organisation) not yet delivered.
+
+    Returns the new delivery ids; their email/SMS sends are queued after commit."""
+    qs = PolicyMatch.objects.filter(item__status=ItemStatus.PUBLISHED)
+    if item is not None:
+        qs = qs.filter(item=item)
+    if organisation is not None:
+        qs = qs.filter(organisation=organisation)
+    pending = list(qs.values_list("pk", "item_id", "version_id", "organisation_id", "verdict"))
+    done = set(
+        PolicyDelivery.objects.filter(
+            item_id__in={p[1] for p in pending}, organisation_id__in={p[3] for p in pending}
+        ).values_list("item_id", "organisation_id")
+    )
+    pending = [p for p in pending if (p[1], p[3]) not in done]
+    out = _opted_out(p[3] for p in pending)
+    now = timezone.now()
+    rows = [
+        PolicyDelivery(
+            item_id=i,
+            version_id=v,
+            organisation_id=o,
+            verdict=verdict,
+            delivered_at=now,
+            channels=["inbox"],
+        )
+        for _pk, i, v, o, verdict in pending
+        if o not in out
+    ]
+    if not rows:
+        return []
+    with transaction.atomic():
+        made = PolicyDelivery.objects.bulk_create(rows, batch_size=1000, ignore_conflicts=True)
+        ids = list(
+            PolicyDelivery.objects.filter(
+                delivered_at=now,
+                item_id__in={r.item_id for r in made},
+                organisation_id__in={r.organisation_id for r in made},
+            ).values_list("pk", flat=True)
+        )
+        audit.append_many(
+            [
+                audit.Entry(
+                    event="policies.delivered",
+                    object_type="policies.policydelivery",
+                    object_id=str(pk),
+                    detail={"channel": "inbox"},
+                )
+                for pk in ids
+            ]
+        )
+        transaction.on_commit(lambda: _queue_notices(ids))
+    return ids
+
+
+def _queue_notices(ids: list[int]) -> None:
+    from yiwang.policies.tasks import send_policy_notice
+
+    for pk in ids:
+        send_policy_notice(pk)
+
+
+# --- email / SMS --------------------------------------------------------------------------------
+def _recipients(org: Organisation, pref: PolicyPreference) -> list[tuple[str, str, User]]:
+    users = User.objects.filter(
+        role=Role.ENTERPRISE, credit_code=org.credit_code, is_active=True
+    ).order_by("pk")
+    out: list[tuple[str, str, User]] = []
+    for u in users:
+        if pref.email and u.email:
+            out.append(("email", u.email, u))
+        if pref.sms and u.phone:
+            out.append(("sms", u.phone, u))
+    return out
+
+
+def _text(d: PolicyDelivery) -> tuple[str, str]:
+    item = d.item
+    verdict = "符合申报条件" if d.verdict == "pass" else "可能符合申报条件（需补充信息）"
+    deadline = f"，申报截止{item.closes_on:%Y年%-m月%-d日}" if item.closes_on else ""
+    subject = f"【政策通】{item.title}"
+    body = (
+        f"贵单位{verdict}：{item.title}（{item.department.name}）{deadline}。"
+        "请登录一网统管企业服务查看匹配理由。"
+    )
+    return subject, body
+
+
+def send_notice(delivery_id: int) -> dict[str, int]:
+    """Email / SMS one delivery to the enterprise's users, once per recipient and channel."""
+    counts = {"sent": 0, "skipped": 0, "failed": 0}
+    d = (
+        PolicyDelivery.objects.select_related("item__department", "organisation")
+        .filter(pk=delivery_id)
+        .first()
+    )
+    if d is None:
+        return counts
+    pref = PolicyPreference.objects.filter(organisation=d.organisation).first()
+    pref = pref or PolicyPreference(organisation=d.organisation)
+    if not pref.push:
+        return counts
+    done = {
+        str((x or {}).get("ref", ""))
+        for x in AuditRecord.objects.filter(
+            event=SENT, object_type="policies.policydelivery", object_id=str(d.pk)
+        ).values_list("detail", flat=True)
+    }
+    subject, body = _text(d)
+    channels = set(d.channels or [])
+    retry = False
+    for channel, to, user in _recipients(d.organisation, pref):
+        ref = f"{channel}:user:{user.pk}"
+        if ref in done:
+            counts["skipped"] += 1
+            continue
+        detail = {"ref": ref, "channel": channel, "to": notify.mask_recipient(channel, to)}  # type: ignore[arg-type]
+        try:
+            if channel == "email":
+                notify.send_email(to, subject, body, key=f"policy-delivery-{d.pk}-{ref}")
+            else:
+                notify.send_sms(to, body, key=f"policy-delivery-{d.pk}-{ref}")
+        except Exception as exc:
+            permanent = isinstance(exc, ValueError) or (
+                isinstance(exc, notify.NotifyError) and exc.permanent
+            )
+            retry = retry or not permanent
+            counts["failed"] += 1
+            audit.record(
+                FAILED,
+                obj=d,
+                subject_id=f"user:{user.pk}",
+                fields=[channel if channel == "email" else "phone"],
+                purpose=PURPOSE,
+                result=AuditResult.FAILED,
+                detail={**detail, "error": type(exc).__name__},
+            )
+            continue
+        audit.record(
+            SENT,
+            obj=d,
+            subject_id=f"user:{user.pk}",
+            fields=[channel if channel == "email" else "phone"],
+            purpose=PURPOSE,
+            detail=detail,
+        )
+        channels.add(channel)
+        counts["sent"] += 1
+    if channels != set(d.channels or []):
+        PolicyDelivery.objects.filter(pk=d.pk).update(channels=sorted(channels))
+    if retry:
+        raise notify.NotifyError(f"policy delivery {d.pk}: {counts['failed']} sends failed")
+    return counts
+
+
+# --- the event handlers' work -------------------------------------------------------------------
+def on_published(item_id: int) -> dict[str, Any]:
+    item = PolicyItem.objects.select_related("published_version").filter(pk=item_id).first()
+    if item is None:
+        return {}
+    result: dict[str, Any] = match_item(item)
+    result["delivered"] = len(deliver(item=item))
+    return result
+
+
+def on_profile_changed(org_id: int) -> dict[str, Any]:
+    org = Organisation.objects.filter(pk=org_id).first()
+    if org is None:
+        return {}
+    result: dict[str, Any] = rematch_enterprise(org)
+    result["delivered"] = len(deliver(organisation=org))
+    return result

@@ -1,0 +1,370 @@
+"""Matching: one enterprise against every open item, and one item against every enterprise.
+
+- :func:`for_enterprise` — the organisation's facts normalised once and every open published
+  item's rule evaluated with ``rules.evaluate_many`` (shared atoms tested once): eligible,
+  possibly eligible (with the facts that would settle it) or not eligible (with the failed
+  conditions), the estimated amount and the deadline.
+- :func:`evaluate_facts` — the same for facts typed in by anyone (the 政策计算器).
+- :func:`for_item` — the item's rule over all enterprises in bulk with the sweep engine
+  (``rules.vector``): counts by verdict, by street and by industry section, match ids.
+- :func:`preview` — the same for a rule that is not published yet (count and a sample).
+
+The two paths agree (tests/test_matching.py proves it on random enterprises).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import Counter, defaultdict
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from functools import lru_cache
+from typing import Any
+
+from django.db.models import Q, QuerySet
+
+from yiwang.policies import profile
+from yiwang.policies.models import ItemStatus, PolicyItem, PolicyItemVersion, Target
+from yiwang.registry.models import Organisation
+from yiwang.rules import Evaluation, Rule, evaluate_many, parse_rule
+
+ELIGIBLE = "eligible"
+POSSIBLY = "possibly"
+NOT_ELIGIBLE = "not_eligible"
+OUTCOME = {"pass": ELIGIBLE, "unknown": POSSIBLY, "fail": NOT_ELIGIBLE}
+_ORDER = {ELIGIBLE: 0, POSSIBLY: 1, NOT_ELIGIBLE: 2}
+SAMPLE = 10
+
+
+# ---------------------------------------------------------------- rules of stored versions
+
+
+def normalise_rule(raw: Mapping[str, Any], code: str) -> dict[str, Any]:
+    """The stored form of a rule: a full ``rules_version: 1`` tree whose id is the item code."""
+    out = dict(raw)
+    out.setdefault("rules_version", 1)
+    out["id"] = code
+    return out
+
+
+def compile_rule(raw: Mapping[str, Any]) -> Rule:
+    """Parse ``raw`` against the enterprise catalog (``RuleError`` lists every problem)."""
+    return parse_rule(dict(raw), profile.catalog())
+
+
+@lru_cache(maxsize=4096)
+def _rule_cached(version_pk: int, updated: str) -> Rule:
+    v = PolicyItemVersion.objects.get(pk=version_pk)
+    return compile_rule(v.rule)
+
+
+def rule_of(version: PolicyItemVersion) -> Rule:
+    """The parsed rule of a stored version (cached per version: a published rule never
+    changes; a draft's cache key includes its rule text)."""
+    if version.status in ("published", "superseded"):
+        return _rule_cached(version.pk, "")
+    return compile_rule(version.rule)
+
+
+def open_items(as_of: dt.date | None = None) -> QuerySet[PolicyItem]:
+    """Published items whose deadline has not passed (or that have none)."""
+    day = as_of or profile.today()
+    return (
+        PolicyItem.objects.filter(status=ItemStatus.PUBLISHED, published_version__isnull=False)
+        .filter(Q(closes_on__isnull=True) | Q(closes_on__gte=day))
+        .select_related("published_version", "department", "document")
+        .order_by("closes_on", "pk")
+    )
+
+
+# ---------------------------------------------------------------- one enterprise
+
+
+@dataclass
+class ItemMatch:
+    item: PolicyItem
+    outcome: str  # eligible | possibly | not_eligible
+    verdict: str  # pass | unknown | fail
+    score: float | None
+    amount: float | None
+    amount_unit: str
+    deadline: dt.date | None
+    opens_on: dt.date | None
+    missing: list[dict[str, Any]]  # unknown atoms with the facts that would settle them
+    failed: list[dict[str, Any]]
+    reasons: list[str]  # labels of the atoms that explain the verdict
+    explanation: str
+    evaluation: Evaluation = field(repr=False)
+
+    @property
+    def facts_to_provide(self) -> list[str]:
+        out: list[str] = []
+        for u in self.missing:
+            for f in u.get("facts", []):
+                if f not in out:
+                    out.append(f)
+        return out
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "item": self.item.pk,
+            "code": self.item.code,
+            "title": self.item.title,
+            "outcome": self.outcome,
+            "verdict": self.verdict,
+            "score": self.score,
+            "amount": self.amount,
+            "amount_unit": self.amount_unit,
+            "deadline": self.deadline,
+            "opens_on": self.opens_on,
+            "missing": self.missing,
+            "facts_to_provide": self.facts_to_provide,
+            "failed": self.failed,
+            "reasons": self.reasons,
+            "explanation": self.explanation,
+        }
+
+
+def _labels(ev: Evaluation, lang: str) -> list[str]:
+    rule = ev._run.bound.rule
+    out = []
+    for aid in ev.decisive:
+        node = rule.atoms.get(aid) or rule.named.get(aid)
+        label = getattr(node, "label", None)
+        if label is not None:
+            out.append(label.get("en" if lang.startswith("en") else "zh"))
+    return out
+
+
+def _item_match(item: PolicyItem, ev: Evaluation, lang: str) -> ItemMatch:
+    en = lang.startswith("en")
+    missing = [
+        {
+            "id": u["id"],
+            "label": u["label_en"] if en else u["label"],
+            "reason": u["reason"],
+            "facts": u["facts"],
+            "fact_labels": [_fact_label(f, lang) for f in u["facts"]],
+        }
+        for u in ev.unknown
+    ]
+    failed = [
+        {
+            "id": f["id"],
+            "label": f["label_en"] if en else f["label"],
+            "fact": f.get("fact"),
+            "actual": f.get("actual"),
+            "test": f.get("test", ""),
+        }
+        for f in ev.failed
+    ]
+    return ItemMatch(
+        item=item,
+        outcome=OUTCOME[ev.verdict],
+        verdict=ev.verdict,
+        score=ev.score,
+        amount=ev.amount,
+        amount_unit=ev.amount_unit,
+        deadline=item.closes_on,
+        opens_on=item.opens_on,
+        missing=missing,
+        failed=failed,
+        reasons=_labels(ev, lang),
+        explanation=ev.explain("en" if en else "zh"),
+        evaluation=ev,
+    )
+
+
+def _fact_label(key: str, lang: str) -> str:
+    name, _, period = key.partition("@")
+    spec = profile.catalog().facts.get(name)
+    if spec is None:
+        return key
+    label = spec.label.get("en" if lang.startswith("en") else "zh")
+    if period:
+        year = period[2:]
+        label = f"{label} ({period})" if lang.startswith("en") else f"{year}年度{label}"
+    return label
+
+
+def _evaluate(
+    items: Sequence[PolicyItem], facts: Mapping[str, Any], as_of: dt.date, lang: str
+) -> list[ItemMatch]:
+    pairs = [(i, rule_of(i.published_version)) for i in items if i.published_version]
+    evs = evaluate_many([r for _, r in pairs], facts, as_of, trace=False)
+    out = [_item_match(i, ev, lang) for (i, _), ev in zip(pairs, evs, strict=True)]
+    out.sort(key=lambda m: (_ORDER[m.outcome], m.deadline or dt.date.max, m.item.pk))
+    return out
+
+
+def for_enterprise(
+    org: Organisation,
+    *,
+    as_of: dt.date | None = None,
+    lang: str = "zh",
+    items: Iterable[PolicyItem] | None = None,
+) -> list[ItemMatch]:
+    """Every open published enterprise item for ``org``: eligible first, then possibly
+    eligible, then not eligible; each by deadline."""
+    day = as_of or profile.today()
+    pool = (
+        list(items) if items is not None else list(open_items(day).filter(target=Target.ENTERPRISE))
+    )
+    facts = profile.facts_for(org, as_of=as_of)
+    return _evaluate(pool, facts, day, lang)
+
+
+def evaluate_facts(
+    facts: Mapping[str, Any], *, as_of: dt.date | None = None, lang: str = "zh"
+) -> list[ItemMatch]:
+    """Raw facts (as the calculator collects them) against every open published item.
+
+    Facts are checked against the catalog (``FactError`` names the fact); unknown names are
+    an error too."""
+    day = as_of or profile.today()
+    nf = profile.catalog().normalize(dict(facts), day)
+    return _evaluate(list(open_items(day)), nf, day, lang)
+
+
+# ---------------------------------------------------------------- one item, all enterprises
+
+
+def enterprises() -> QuerySet[Organisation]:
+    """The organisations matching runs over: enterprises in business."""
+    return Organisation.objects.filter(
+        kind=Organisation.Kind.ENTERPRISE, status=Organisation.Status.ACTIVE
+    ).select_related("grid__community", "place__grid__community")
+
+
+@dataclass
+class ItemMatchSummary:
+    item_id: int | None
+    as_of: dt.date
+    total: int
+    counts: dict[str, int]  # pass / unknown / fail
+    by_street: list[dict[str, Any]]  # [{code, name, pass, unknown}]
+    by_industry: list[dict[str, Any]]  # [{section, pass, unknown}]
+    pass_ids: list[int]
+    unknown_ids: list[int]
+    amounts: dict[int, float] = field(default_factory=dict)  # org id → amount (known only)
+    sample: list[dict[str, Any]] = field(default_factory=list)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "item": self.item_id,
+            "as_of": self.as_of,
+            "total": self.total,
+            "counts": self.counts,
+            "by_street": self.by_street,
+            "by_industry": self.by_industry,
+            "sample": self.sample,
+        }
+
+
+def _sweep(rule: Rule, orgs: list[Organisation], as_of: dt.date) -> Any:
+    from yiwang.rules import polars_backend, vector
+    from yiwang.rules.lower import columns
+
+    cols = columns(rule, as_of)
+    raws = profile.bulk_raw_facts(orgs, as_of=None)
+    cat = profile.catalog()
+    rows = [polars_backend.row_of(cat.normalize(r, as_of, strict=False)) for r in raws]
+    df = polars_backend.frame(rows, cols, ids=[o.pk for o in orgs])
+    fa = vector.FactArrays.from_polars(df)
+    return vector.sweep([rule], fa, as_of, amounts=True)
+
+
+def sweep_rule(
+    rule: Rule,
+    *,
+    as_of: dt.date | None = None,
+    orgs: Sequence[Organisation] | None = None,
+    item_id: int | None = None,
+) -> ItemMatchSummary:
+    """Evaluate one rule over many organisations at once."""
+    day = as_of or profile.today()
+    pool = list(orgs) if orgs is not None else list(enterprises())
+    if not pool:
+        return ItemMatchSummary(
+            item_id, day, 0, {"pass": 0, "unknown": 0, "fail": 0}, [], [], [], []
+        )
+    res = _sweep(rule, pool, day)
+    counts = res.counts()[rule.id]
+    pass_ids = [int(x) for x in res.matches(rule.id)]
+    unknown_ids = [int(x) for x in res.matches(rule.id, unknown=True)]
+    amounts: dict[int, float] = {}
+    if rule.id in res.amounts:
+        arr = res.amounts[rule.id]
+        index = {o.pk: i for i, o in enumerate(pool)}
+        for oid in pass_ids + unknown_ids:
+            a = float(arr[index[oid]])
+            if a == a:  # not NaN
+                amounts[oid] = a
+    by_org = {o.pk: o for o in pool}
+    streets: dict[str, Counter[str]] = defaultdict(Counter)
+    industries: dict[str, Counter[str]] = defaultdict(Counter)
+    for verdict, ids in (("pass", pass_ids), ("unknown", unknown_ids)):
+        for oid in ids:
+            o = by_org[oid]
+            reg = profile.registry_values(o)
+            streets[reg.get("registered_street", "")][verdict] += 1
+            industries[(o.industry_code or "")[:1]][verdict] += 1
+    names = _street_names(streets)
+    by_street = [
+        {"code": k, "name": names.get(k, ""), "pass": c["pass"], "unknown": c["unknown"]}
+        for k, c in sorted(streets.items())
+    ]
+    by_industry = [
+        {"section": k, "pass": c["pass"], "unknown": c["unknown"]}
+        for k, c in sorted(industries.items())
+    ]
+    sample = [
+        {"id": oid, "name": by_org[oid].name, "verdict": "pass", "amount": amounts.get(oid)}
+        for oid in pass_ids[:SAMPLE]
+    ]
+    sample += [
+        {"id": oid, "name": by_org[oid].name, "verdict": "unknown", "amount": amounts.get(oid)}
+        for oid in unknown_ids[: max(0, SAMPLE - len(sample))]
+    ]
+    return ItemMatchSummary(
+        item_id,
+        day,
+        len(pool),
+        {"pass": counts["pass"], "unknown": counts["unknown"], "fail": counts["fail"]},
+        by_street,
+        by_industry,
+        pass_ids,
+        unknown_ids,
+        amounts,
+        sample,
+    )
+
+
+def _street_names(streets: Iterable[str]) -> dict[str, str]:
+    from yiwang.accounts.models import Division
+
+    codes = [c for c in streets if c]
+    return dict(Division.objects.filter(code__in=codes).values_list("code", "name"))
+
+
+def for_item(
+    item: PolicyItem,
+    *,
+    as_of: dt.date | None = None,
+    version: PolicyItemVersion | None = None,
+    orgs: Sequence[Organisation] | None = None,
+) -> ItemMatchSummary:
+    """The item's (published, or the given) rule over all enterprises in bulk."""
+    v = version or item.published_version or item.current_version
+    if v is None:
+        raise ValueError("the item has no rule")
+    return sweep_rule(rule_of(v), as_of=as_of, orgs=orgs, item_id=item.pk)
+
+
+def preview(rule: Mapping[str, Any], *, as_of: dt.date | None = None) -> ItemMatchSummary:
+    """Who would match an unpublished rule now: counts by verdict, street and industry and a
+    sample. Raises ``RuleError`` for a malformed rule."""
+    raw = dict(rule)
+    raw.setdefault("rules_version", 1)
+    raw.setdefault("id", "preview")
+    return sweep_rule(compile_rule(raw), as_of=as_of)
