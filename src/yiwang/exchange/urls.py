@@ -1,7 +1,23 @@
-"""exchange pages."""
+"""exchange pages (namespace ``exchange``, mounted at /exchange/)."""
 
-from django.urls import path  # noqa: F401
+from django.urls import path
+
+from yiwang.exchange import views
 
 app_name = "exchange"
 
-urlpatterns: list = []
+urlpatterns = [
+    path("", views.catalog, name="catalog"),
+    path("datasets/<str:code>/", views.dataset_detail, name="dataset"),
+    path("datasets/<str:code>/load/", views.dataset_load, name="load"),
+    path("datasets/<str:code>/request/", views.grant_request, name="request"),
+    path("datasets/<str:code>/versions/<int:number>/", views.version_detail, name="version"),
+    path("grants/inbox/", views.grant_inbox, name="inbox"),
+    path("grants/mine/", views.my_grants, name="my_grants"),
+    path("grants/<int:grant_id>/", views.grant_detail, name="grant"),
+    path("grants/<int:grant_id>/decide/", views.grant_decide, name="decide"),
+    path("grants/<int:grant_id>/revoke/", views.grant_revoke, name="revoke"),
+    path("log/", views.exchange_log, name="log"),
+    path("me/", views.my_accesses, name="me"),
+    path("me/export.json", views.my_export, name="export"),
+]

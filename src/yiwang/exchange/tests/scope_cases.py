@@ -258,3 +258,136 @@ register(
         out_of_scope=lambda w: Probe("dept_staff_a", expect=403),
     )
 )
+
+
+# --- Pages ------------------------------------------------------------------------------------
+P = "/exchange"
+register(
+    EndpointCase(
+        "GET",
+        f"{P}/",
+        in_scope=lambda w: Probe("data_admin_a", query={"q": "企业"}),
+        out_of_scope=lambda w: Probe("resident_a", expect=404),
+    )
+)
+register(
+    EndpointCase(
+        "GET",
+        f"{P}/datasets/{{code}}/",
+        in_scope=lambda w: Probe("data_admin_a", {"code": DS}),
+        out_of_scope=lambda w: Probe("resident_a", {"code": DS}, expect=404),
+    )
+)
+register(
+    EndpointCase(
+        "POST",
+        f"{P}/datasets/{{code}}/load/",
+        in_scope=lambda w: Probe("dept_staff_a", {"code": DS}, body={}, expect=422),
+        out_of_scope=lambda w: Probe("dept_staff_b", {"code": DS}, body={}, expect=404),
+        note="no file: the form comes back with its message (uploads: test_views)",
+    )
+)
+register(
+    EndpointCase(
+        "POST",
+        f"{P}/datasets/{{code}}/request/",
+        in_scope=lambda w: Probe(
+            "dept_staff_b",
+            {"code": "subsidy_a"},
+            body={**_GRANT_BODY(w), "fields": ["year"]},
+            expect=302,
+        ),
+        out_of_scope=lambda w: Probe("resident_a", {"code": "subsidy_a"}, body={}, expect=404),
+    )
+)
+register(
+    EndpointCase(
+        "GET",
+        f"{P}/datasets/{{code}}/versions/{{number}}/",
+        in_scope=lambda w: Probe("dept_staff_a", {"code": DS, "number": 1}),
+        out_of_scope=lambda w: Probe("data_admin_a", {"code": DS, "number": 1}, expect=404),
+    )
+)
+register(
+    EndpointCase(
+        "GET",
+        f"{P}/grants/inbox/",
+        in_scope=lambda w: Probe("dept_leader_a"),
+        out_of_scope=lambda w: Probe("resident_a", expect=404),
+    )
+)
+register(
+    EndpointCase(
+        "GET",
+        f"{P}/grants/mine/",
+        in_scope=lambda w: Probe("data_admin_a"),
+        out_of_scope=lambda w: Probe("enterprise_a", expect=404),
+    )
+)
+register(
+    EndpointCase(
+        "GET",
+        f"{P}/grants/{{grant_id}}/",
+        in_scope=lambda w: Probe("dept_leader_a", {"grant_id": w.extra["pending_grant_a"].pk}),
+        out_of_scope=lambda w: Probe(
+            "dept_leader_b", {"grant_id": w.extra["pending_grant_a"].pk}, expect=404
+        ),
+    )
+)
+register(
+    EndpointCase(
+        "POST",
+        f"{P}/grants/{{grant_id}}/decide/",
+        in_scope=lambda w: Probe(
+            "dept_leader_a",
+            {"grant_id": w.extra["pending_grant_a"].pk},
+            body={"decision": "approve"},
+            expect=302,
+        ),
+        out_of_scope=lambda w: Probe(
+            "dept_leader_b",
+            {"grant_id": w.extra["pending_grant_a"].pk},
+            body={"decision": "approve"},
+            expect=404,
+        ),
+    )
+)
+register(
+    EndpointCase(
+        "POST",
+        f"{P}/grants/{{grant_id}}/revoke/",
+        in_scope=lambda w: Probe(
+            "data_admin_a",
+            {"grant_id": w.extra["grant_a"].pk},
+            body={"reason": "不再需要"},
+            expect=302,
+        ),
+        out_of_scope=lambda w: Probe(
+            "dept_staff_b", {"grant_id": w.extra["grant_a"].pk}, body={"reason": "x"}, expect=404
+        ),
+    )
+)
+register(
+    EndpointCase(
+        "GET",
+        f"{P}/log/",
+        in_scope=lambda w: Probe("dept_leader_a"),
+        out_of_scope=lambda w: Probe("resident_a", expect=404),
+    )
+)
+register(
+    EndpointCase(
+        "GET",
+        f"{P}/me/",
+        in_scope=lambda w: Probe("resident_a"),
+        out_of_scope=lambda w: Probe("dept_staff_a", expect=404),
+    )
+)
+register(
+    EndpointCase(
+        "GET",
+        f"{P}/me/export.json",
+        in_scope=lambda w: Probe("enterprise_a"),
+        out_of_scope=lambda w: Probe("operator_a", expect=404),
+    )
+)
