@@ -57,6 +57,11 @@ DEPARTMENTS: dict[str, str] = {
     "wlj": "文化和广电旅游体育局",
     "nyj": "农业农村局",
     "czj": "财政局",
+    # the demo's street offices (yiwang.demo creates them as <district>-street-1 … -4)
+    "street-1": "街道办事处（第一街道）",
+    "street-2": "街道办事处（第二街道）",
+    "street-3": "街道办事处（第三街道）",
+    "street-4": "街道办事处（第四街道）",
 }
 BENEFIT_TYPES = ("subsidy", "award", "tax_relief", "loan_interest", "qualification")
 TARGETS = ("enterprise", "individual")
