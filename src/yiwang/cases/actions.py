@@ -734,7 +734,7 @@ def do_sweep_deadlines(*, now: dt.datetime | None = None) -> dict[str, int]:
         ).update(sla_level=SlaLevel.YELLOW)
         newly_red = Case.objects.filter(
             running, sla_level__in=[SlaLevel.GREEN, SlaLevel.YELLOW], due_at__lte=now
-        )
+        ).order_by()
         esc_table = Escalation._meta.db_table
         sql, params = newly_red.values_list(
             "pk", "sla_stage", "department_id", "due_at"
