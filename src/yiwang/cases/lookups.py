@@ -24,7 +24,7 @@ T = TypeVar("T")
 TTL = 60.0
 _lock = threading.Lock()
 _store: dict[tuple[Any, ...], tuple[float, Any]] = {}
-_grids: dict[str, Any] = {"index": None, "rows": {}}
+_grids: dict[str, Any] = {"index": None, "rows": {}, "territory": None}
 
 
 def cached(key: tuple[Any, ...], load: Callable[[], T]) -> T:
@@ -43,6 +43,7 @@ def clear(*args: Any, **kwargs: Any) -> None:
         _store.clear()
         _grids["index"] = None
         _grids["rows"] = {}
+        _grids["territory"] = None
 
 
 def category(service_code: str) -> Any:
@@ -77,13 +78,30 @@ def grid(index: Any, grid_id: int) -> Any:
 
     with _lock:
         if _grids["index"] is not index:
-            _grids["index"], _grids["rows"] = index, {}
+            _grids["index"], _grids["rows"], _grids["territory"] = index, {}, None
         rows = _grids["rows"]
     row = rows.get(grid_id)
     if row is None:
         row = Grid.objects.select_related("community").get(pk=grid_id)
         rows[grid_id] = row
     return row
+
+
+def territory(build: Callable[[], T]) -> T:
+    """The residents' territory map, rebuilt when the grid index is (the grids changed)."""
+    from yiwang.grid.selectors import grid_index
+
+    index = grid_index()
+    with _lock:
+        if _grids["index"] is not index:
+            _grids["index"], _grids["rows"], _grids["territory"] = index, {}, None
+        value = _grids.get("territory")
+    if value is None:
+        value = build()
+        with _lock:
+            if _grids["index"] is index:
+                _grids["territory"] = value
+    return value  # type: ignore[no-any-return]
 
 
 def connect() -> None:

@@ -12,7 +12,7 @@ from django.utils.translation import gettext_lazy as _
 
 from yiwang.accounts.models import Department, User
 from yiwang.accounts.selectors import list_departments_for
-from yiwang.cases import selectors
+from yiwang.cases import lookups, selectors
 from yiwang.cases.actions import CHANNELS_BY_ROLE
 from yiwang.cases.models import Case, Channel, SlaLevel, State, StateType
 from yiwang.cases.workflow import TRANSITIONS, Transition, allowed_transitions
@@ -176,19 +176,52 @@ def may_rate(actor: User, case: Case) -> bool:
     return case.reporter_id == actor.pk and case.state_id == "closed" and case.rating is None
 
 
-def territory_geojson() -> dict[str, Any]:
-    """The active grids' outlines, with only their code and name: what a reporter needs to
-    point at a place on the map (no counts, no people)."""
-    from yiwang.grid.models import Grid
-    from yiwang.grid.selectors import feature_collection
+def territory_geojson(actor: User) -> dict[str, Any]:
+    """The map behind a report form.
 
-    fc = feature_collection(
-        Grid.objects.filter(active=True).select_related("community").order_by("code")
+    A grid worker on patrol sees the outlines of the grids in their scope (code and name), to
+    place the report in the grid they walk. Anyone else who reports (residents, enterprise
+    users) sees the **territory**: one outline per community, the union of its active grids,
+    with the community's public division code and name. How a community is cut into grids,
+    the grid codes and which grid is whose are internal to the government and not shown; the
+    grid is assigned to the report on the server from the point.
+    """
+    from yiwang.grid.models import Grid
+    from yiwang.grid.selectors import feature_collection, list_grids_for
+
+    if intake_channel(actor, Channel.PATROL):
+        fc = feature_collection(list_grids_for(actor).filter(active=True).order_by("code"))
+        for f in fc["features"]:
+            p = f["properties"]
+            f["properties"] = {"code": p["code"], "name": p["name"]}
+        return fc
+    return lookups.territory(
+        lambda: _communities(Grid.objects.filter(active=True).select_related("community"))
     )
-    for f in fc["features"]:
-        p = f["properties"]
-        f["properties"] = {"code": p["code"], "name": p["name"]}
-    return fc
+
+
+def _communities(grids: Any) -> dict[str, Any]:
+    """One feature per community: the union of its grids' outlines."""
+    from shapely.geometry import mapping, shape
+    from shapely.ops import unary_union
+
+    parts: dict[str, list[Any]] = {}
+    names: dict[str, str] = {}
+    for g in grids:
+        parts.setdefault(g.community.code, []).append(shape(g.geometry))
+        names[g.community.code] = g.community.name
+    feats = []
+    for code in sorted(parts):
+        outline = unary_union(parts[code])
+        feats.append(
+            {
+                "type": "Feature",
+                "id": code,
+                "geometry": mapping(outline),
+                "properties": {"code": code, "name": names[code]},
+            }
+        )
+    return {"type": "FeatureCollection", "features": feats}
 
 
 def attribute_groups(categories: list[Any], form: Any) -> list[dict[str, Any]]:

@@ -246,14 +246,14 @@ def hotline(request: AuthedRequest) -> HttpResponse:
 
 @login_required
 def territory(request: AuthedRequest) -> HttpResponse:
-    """The grids' outlines for the report maps (code and name only): for whoever may report
-    through the portal or on patrol."""
+    """The map behind the report forms, for whoever may report through the portal or on
+    patrol: community outlines for residents, the grids in scope for grid workers."""
     if not (
         pages.intake_channel(request.user, Channel.PORTAL)
         or pages.intake_channel(request.user, Channel.PATROL)
     ):
         raise Http404()
-    return JsonResponse(pages.territory_geojson())
+    return JsonResponse(pages.territory_geojson(request.user))
 
 
 # --- A resident's own cases -------------------------------------------------------------------

@@ -220,7 +220,7 @@ _page(
     "report/territory.geojson",
     lambda w: Probe("resident_a"),
     lambda w: Probe("auditadmin_a", expect=404),
-    note="grid outlines (code, name) for whoever reports on a map",
+    note="community outlines for residents, their grids for grid workers (report maps)",
 )
 _page(
     "GET",

@@ -184,11 +184,36 @@ def test_patrol_and_hotline_pages_use_their_channels(client, cw):
     assert (case.channel, case.request_type, case.priority) == ("12345", "complaint", "emergency")
 
 
-def test_territory_geojson_has_outlines_only(client, cw):
+def test_territory_for_residents_is_community_outlines_not_grids(client, cw):
+    from shapely.geometry import shape
+
+    from yiwang.grid.models import Grid
+
     login(client, cw, "resident_a")
+    resp = client.get("/console/cases/report/territory.geojson")
+    data = resp.json()
+    body = resp.content.decode()
+    communities = {cw.divisions["community_a"].code, cw.divisions["community_b"].code}
+    assert {f["properties"]["code"] for f in data["features"]} == communities
+    assert all(set(f["properties"]) == {"code", "name"} for f in data["features"])
+    for g in Grid.objects.all():
+        assert g.code not in body and g.name not in body  # no grid codes, names or cuts
+    # Each community's outline covers its grids: the union, not one of them.
+    a = next(
+        f for f in data["features"] if f["properties"]["code"] in cw.divisions["community_a"].code
+    )
+    outline = shape(a["geometry"])
+    for g in Grid.objects.filter(community=cw.divisions["community_a"]):
+        assert outline.buffer(1e-9).covers(shape(g.geometry))
+    assert outline.geom_type == "Polygon"
+
+
+def test_territory_for_a_grid_worker_is_their_grids(client, cw):
+    login(client, cw, "grid_worker_a")
     data = client.get("/console/cases/report/territory.geojson").json()
-    assert data["type"] == "FeatureCollection" and data["features"]
-    assert set(data["features"][0]["properties"]) == {"code", "name"}
+    assert [f["properties"] for f in data["features"]] == [
+        {"code": cw.extra["grid_a"].code, "name": cw.extra["grid_a"].name}
+    ]
 
 
 def test_resident_rates_a_closed_case(client, cw):
