@@ -370,7 +370,7 @@ def create_item(
         v = PolicyItemVersion.objects.create(
             item=item,
             number=1,
-            rule=normalise_rule(rule, code),
+            rule=normalise_rule(rule, code, title),
             status=VersionStatus.DRAFT,
             created_by=actor,
             diff=_diff_for(item, parsed),
@@ -448,7 +448,7 @@ def update_rule(actor: Any, item: PolicyItem, rule: Mapping[str, Any]) -> Policy
         if latest.status == VersionStatus.REVIEW:
             raise Conflict(_("This version is in review; wait for the decision first."))
         diff = _diff_for(item, parsed)
-        stored = normalise_rule(rule, item.code)
+        stored = normalise_rule(rule, item.code, item.title)
         if latest.status == VersionStatus.DRAFT:
             latest.rule, latest.diff = stored, diff
             latest.save(update_fields=["rule", "diff"])

@@ -18,7 +18,6 @@ import datetime as dt
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from functools import lru_cache
 from typing import Any
 
 from django.db.models import Q, QuerySet
@@ -39,11 +38,14 @@ SAMPLE = 10
 # ---------------------------------------------------------------- rules of stored versions
 
 
-def normalise_rule(raw: Mapping[str, Any], code: str) -> dict[str, Any]:
-    """The stored form of a rule: a full ``rules_version: 1`` tree whose id is the item code."""
+def normalise_rule(raw: Mapping[str, Any], code: str, title: str = "") -> dict[str, Any]:
+    """The stored form of a rule: a full ``rules_version: 1`` tree whose id is the item code
+    (labelled with the item's title when it has no label)."""
     out = dict(raw)
     out.setdefault("rules_version", 1)
     out["id"] = code
+    if title and "label" not in out:
+        out["label"] = {"zh": title, "en": title}
     return out
 
 
@@ -52,18 +54,23 @@ def compile_rule(raw: Mapping[str, Any]) -> Rule:
     return parse_rule(dict(raw), profile.catalog())
 
 
-@lru_cache(maxsize=4096)
-def _rule_cached(version_pk: int, updated: str) -> Rule:
-    v = PolicyItemVersion.objects.get(pk=version_pk)
-    return compile_rule(v.rule)
+_CACHE: dict[int, tuple[str, Rule]] = {}
 
 
 def rule_of(version: PolicyItemVersion) -> Rule:
-    """The parsed rule of a stored version (cached per version: a published rule never
-    changes; a draft's cache key includes its rule text)."""
-    if version.status in ("published", "superseded"):
-        return _rule_cached(version.pk, "")
-    return compile_rule(version.rule)
+    """The parsed rule of a stored version (cached per version and rule text)."""
+    import json
+
+    text = json.dumps(version.rule, sort_keys=True, ensure_ascii=False)
+    hit = _CACHE.get(version.pk) if version.pk else None
+    if hit is not None and hit[0] == text:
+        return hit[1]
+    rule = compile_rule(version.rule)
+    if version.pk:
+        if len(_CACHE) > 4096:
+            _CACHE.clear()
+        _CACHE[version.pk] = (text, rule)
+    return rule
 
 
 def open_items(as_of: dt.date | None = None) -> QuerySet[PolicyItem]:

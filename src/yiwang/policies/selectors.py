@@ -39,7 +39,7 @@ STAFF_CAPS = (Cap.POLICY_EDIT, Cap.POLICY_REVIEW, Cap.POLICY_MATCHES)
 
 class Unauthenticated(DomainError):
     status = 401
-    code = "unauthenticated"
+    code = "not_authenticated"
 
 
 def _authed(actor: Any) -> bool:
@@ -234,6 +234,10 @@ def editable_document(actor: Any, document_id: int) -> PolicyDocument:
     obj = document(actor, document_id)
     if not actor.can(Cap.POLICY_EDIT):
         raise Forbidden()
+    div = territory(actor)
+    region = obj.region.prefix
+    if div is None or not (region.startswith(div.prefix) or div.prefix.startswith(region)):
+        raise NotFound()
     return obj
 
 

@@ -6,224 +6,582 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
-        ('accounts', '0001_initial'),
-        ('registry', '0002_drop_duplicate_person_grid_index'),
+        ("accounts", "0001_initial"),
+        ("registry", "0002_drop_duplicate_person_grid_index"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='FactCorrection',
+            name="FactCorrection",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('name', models.CharField(max_length=64, verbose_name='fact')),
-                ('period', models.CharField(blank=True, max_length=10, verbose_name='period')),
-                ('value', models.JSONField(null=True, verbose_name='proposed value')),
-                ('reason', models.TextField(verbose_name='reason')),
-                ('status', models.CharField(choices=[('open', 'Open'), ('accepted', 'Accepted'), ('rejected', 'Rejected')], default='open', max_length=10, verbose_name='status')),
-                ('requested_at', models.DateTimeField(auto_now_add=True)),
-                ('decided_at', models.DateTimeField(blank=True, null=True)),
-                ('note', models.TextField(blank=True, verbose_name='note')),
-                ('decided_by', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('organisation', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='+', to='registry.organisation')),
-                ('requested_by', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("name", models.CharField(max_length=64, verbose_name="fact")),
+                ("period", models.CharField(blank=True, max_length=10, verbose_name="period")),
+                ("value", models.JSONField(null=True, verbose_name="proposed value")),
+                ("reason", models.TextField(verbose_name="reason")),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[
+                            ("open", "Open"),
+                            ("accepted", "Accepted"),
+                            ("rejected", "Rejected"),
+                        ],
+                        default="open",
+                        max_length=10,
+                        verbose_name="status",
+                    ),
+                ),
+                ("requested_at", models.DateTimeField(auto_now_add=True)),
+                ("decided_at", models.DateTimeField(blank=True, null=True)),
+                ("note", models.TextField(blank=True, verbose_name="note")),
+                (
+                    "decided_by",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "organisation",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="+",
+                        to="registry.organisation",
+                    ),
+                ),
+                (
+                    "requested_by",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'fact correction request',
-                'verbose_name_plural': 'fact correction requests',
-                'ordering': ['-requested_at', '-pk'],
+                "verbose_name": "fact correction request",
+                "verbose_name_plural": "fact correction requests",
+                "ordering": ["-requested_at", "-pk"],
             },
         ),
         migrations.CreateModel(
-            name='PolicyDocument',
+            name="PolicyDocument",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('title', models.CharField(max_length=300, verbose_name='title')),
-                ('doc_number', models.CharField(blank=True, max_length=100, verbose_name='document number (文号)')),
-                ('issuer_names', models.CharField(blank=True, max_length=300, verbose_name='issuing bodies')),
-                ('issued_on', models.DateField(verbose_name='issued on')),
-                ('effective_from', models.DateField(verbose_name='effective from')),
-                ('effective_to', models.DateField(blank=True, null=True, verbose_name='effective to')),
-                ('source_url', models.URLField(blank=True, max_length=500, verbose_name='source')),
-                ('full_text', models.TextField(blank=True, verbose_name='full text')),
-                ('interpretation', models.TextField(blank=True, verbose_name='interpretation (解读)')),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('updated_at', models.DateTimeField(auto_now=True)),
-                ('synthetic', models.BooleanField(default=False)),
-                ('created_by', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('issuers', models.ManyToManyField(blank=True, related_name='policy_documents', to='accounts.department', verbose_name='issuers')),
-                ('region', models.ForeignKey(help_text='The area the policy applies to', on_delete=django.db.models.deletion.PROTECT, related_name='+', to='accounts.division', verbose_name='region')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("title", models.CharField(max_length=300, verbose_name="title")),
+                (
+                    "doc_number",
+                    models.CharField(
+                        blank=True, max_length=100, verbose_name="document number (文号)"
+                    ),
+                ),
+                (
+                    "issuer_names",
+                    models.CharField(blank=True, max_length=300, verbose_name="issuing bodies"),
+                ),
+                ("issued_on", models.DateField(verbose_name="issued on")),
+                ("effective_from", models.DateField(verbose_name="effective from")),
+                (
+                    "effective_to",
+                    models.DateField(blank=True, null=True, verbose_name="effective to"),
+                ),
+                ("source_url", models.URLField(blank=True, max_length=500, verbose_name="source")),
+                ("full_text", models.TextField(blank=True, verbose_name="full text")),
+                (
+                    "interpretation",
+                    models.TextField(blank=True, verbose_name="interpretation (解读)"),
+                ),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                ("updated_at", models.DateTimeField(auto_now=True)),
+                ("synthetic", models.BooleanField(default=False)),
+                (
+                    "created_by",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "issuers",
+                    models.ManyToManyField(
+                        blank=True,
+                        related_name="policy_documents",
+                        to="accounts.department",
+                        verbose_name="issuers",
+                    ),
+                ),
+                (
+                    "region",
+                    models.ForeignKey(
+                        help_text="The area the policy applies to",
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to="accounts.division",
+                        verbose_name="region",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'policy document',
-                'verbose_name_plural': 'policy documents',
-                'ordering': ['-issued_on', '-pk'],
+                "verbose_name": "policy document",
+                "verbose_name_plural": "policy documents",
+                "ordering": ["-issued_on", "-pk"],
             },
         ),
         migrations.CreateModel(
-            name='PolicyAttachment',
+            name="PolicyAttachment",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('name', models.CharField(max_length=200, verbose_name='name')),
-                ('file', models.FileField(upload_to='policies/attachments/%Y/%m/', verbose_name='file')),
-                ('sha256', models.CharField(max_length=64)),
-                ('size', models.PositiveBigIntegerField(default=0)),
-                ('document', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='attachments', to='policies.policydocument')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("name", models.CharField(max_length=200, verbose_name="name")),
+                (
+                    "file",
+                    models.FileField(upload_to="policies/attachments/%Y/%m/", verbose_name="file"),
+                ),
+                ("sha256", models.CharField(max_length=64)),
+                ("size", models.PositiveBigIntegerField(default=0)),
+                (
+                    "document",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="attachments",
+                        to="policies.policydocument",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'policy attachment',
-                'verbose_name_plural': 'policy attachments',
+                "verbose_name": "policy attachment",
+                "verbose_name_plural": "policy attachments",
             },
         ),
         migrations.CreateModel(
-            name='PolicyItem',
+            name="PolicyItem",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('code', models.SlugField(max_length=80, unique=True, verbose_name='code')),
-                ('title', models.CharField(max_length=300, verbose_name='title')),
-                ('benefit_type', models.CharField(choices=[('subsidy', 'Subsidy'), ('award', 'Award'), ('tax_relief', 'Tax relief'), ('loan_interest', 'Loan interest discount'), ('qualification', 'Qualification')], max_length=20, verbose_name='benefit type')),
-                ('target', models.CharField(choices=[('enterprise', 'Enterprise'), ('individual', 'Individual')], default='enterprise', max_length=12, verbose_name='target')),
-                ('summary', models.TextField(blank=True, verbose_name='summary')),
-                ('opens_on', models.DateField(blank=True, null=True, verbose_name='opens on')),
-                ('closes_on', models.DateField(blank=True, null=True, verbose_name='deadline')),
-                ('no_application', models.BooleanField(default=False, verbose_name='no application needed (免申即享)')),
-                ('status', models.CharField(choices=[('draft', 'Draft'), ('review', 'In review'), ('published', 'Published'), ('expired', 'Expired'), ('withdrawn', 'Withdrawn')], default='draft', max_length=10, verbose_name='status')),
-                ('published_at', models.DateTimeField(blank=True, null=True)),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('updated_at', models.DateTimeField(auto_now=True)),
-                ('synthetic', models.BooleanField(default=False)),
-                ('created_by', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('department', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='policy_items', to='accounts.department', verbose_name='responsible department')),
-                ('document', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='items', to='policies.policydocument')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("code", models.SlugField(max_length=80, unique=True, verbose_name="code")),
+                ("title", models.CharField(max_length=300, verbose_name="title")),
+                (
+                    "benefit_type",
+                    models.CharField(
+                        choices=[
+                            ("subsidy", "Subsidy"),
+                            ("award", "Award"),
+                            ("tax_relief", "Tax relief"),
+                            ("loan_interest", "Loan interest discount"),
+                            ("qualification", "Qualification"),
+                        ],
+                        max_length=20,
+                        verbose_name="benefit type",
+                    ),
+                ),
+                (
+                    "target",
+                    models.CharField(
+                        choices=[("enterprise", "Enterprise"), ("individual", "Individual")],
+                        default="enterprise",
+                        max_length=12,
+                        verbose_name="target",
+                    ),
+                ),
+                ("summary", models.TextField(blank=True, verbose_name="summary")),
+                ("opens_on", models.DateField(blank=True, null=True, verbose_name="opens on")),
+                ("closes_on", models.DateField(blank=True, null=True, verbose_name="deadline")),
+                (
+                    "no_application",
+                    models.BooleanField(
+                        default=False, verbose_name="no application needed (免申即享)"
+                    ),
+                ),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[
+                            ("draft", "Draft"),
+                            ("review", "In review"),
+                            ("published", "Published"),
+                            ("expired", "Expired"),
+                            ("withdrawn", "Withdrawn"),
+                        ],
+                        default="draft",
+                        max_length=10,
+                        verbose_name="status",
+                    ),
+                ),
+                ("published_at", models.DateTimeField(blank=True, null=True)),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                ("updated_at", models.DateTimeField(auto_now=True)),
+                ("synthetic", models.BooleanField(default=False)),
+                (
+                    "created_by",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "department",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="policy_items",
+                        to="accounts.department",
+                        verbose_name="responsible department",
+                    ),
+                ),
+                (
+                    "document",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="items",
+                        to="policies.policydocument",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'policy item',
-                'verbose_name_plural': 'policy items',
-                'ordering': ['closes_on', 'pk'],
+                "verbose_name": "policy item",
+                "verbose_name_plural": "policy items",
+                "ordering": ["closes_on", "pk"],
             },
         ),
         migrations.CreateModel(
-            name='PolicyItemVersion',
+            name="PolicyItemVersion",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('number', models.PositiveIntegerField()),
-                ('rule', models.JSONField(verbose_name='rule')),
-                ('status', models.CharField(choices=[('draft', 'Draft'), ('review', 'In review'), ('published', 'Published'), ('superseded', 'Superseded'), ('rejected', 'Rejected')], default='draft', max_length=12, verbose_name='status')),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('submitted_at', models.DateTimeField(blank=True, null=True)),
-                ('reviewed_at', models.DateTimeField(blank=True, null=True)),
-                ('review_note', models.TextField(blank=True, verbose_name='review note')),
-                ('diff', models.JSONField(blank=True, default=dict, verbose_name='changes')),
-                ('created_by', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('item', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='versions', to='policies.policyitem')),
-                ('reviewed_by', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('submitted_by', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("number", models.PositiveIntegerField()),
+                ("rule", models.JSONField(verbose_name="rule")),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[
+                            ("draft", "Draft"),
+                            ("review", "In review"),
+                            ("published", "Published"),
+                            ("superseded", "Superseded"),
+                            ("rejected", "Rejected"),
+                        ],
+                        default="draft",
+                        max_length=12,
+                        verbose_name="status",
+                    ),
+                ),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                ("submitted_at", models.DateTimeField(blank=True, null=True)),
+                ("reviewed_at", models.DateTimeField(blank=True, null=True)),
+                ("review_note", models.TextField(blank=True, verbose_name="review note")),
+                ("diff", models.JSONField(blank=True, default=dict, verbose_name="changes")),
+                (
+                    "created_by",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "item",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="versions",
+                        to="policies.policyitem",
+                    ),
+                ),
+                (
+                    "reviewed_by",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "submitted_by",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'policy item version',
-                'verbose_name_plural': 'policy item versions',
-                'ordering': ['item', 'number'],
+                "verbose_name": "policy item version",
+                "verbose_name_plural": "policy item versions",
+                "ordering": ["item", "number"],
             },
         ),
         migrations.AddField(
-            model_name='policyitem',
-            name='published_version',
-            field=models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to='policies.policyitemversion'),
+            model_name="policyitem",
+            name="published_version",
+            field=models.ForeignKey(
+                blank=True,
+                null=True,
+                on_delete=django.db.models.deletion.SET_NULL,
+                related_name="+",
+                to="policies.policyitemversion",
+            ),
         ),
         migrations.CreateModel(
-            name='PolicyDelivery',
+            name="PolicyDelivery",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('verdict', models.CharField(choices=[('pass', 'Eligible'), ('unknown', 'Possibly eligible')], max_length=8)),
-                ('delivered_at', models.DateTimeField()),
-                ('read_at', models.DateTimeField(blank=True, null=True)),
-                ('channels', models.JSONField(blank=True, default=list)),
-                ('organisation', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='+', to='registry.organisation')),
-                ('item', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='deliveries', to='policies.policyitem')),
-                ('version', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='+', to='policies.policyitemversion')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "verdict",
+                    models.CharField(
+                        choices=[("pass", "Eligible"), ("unknown", "Possibly eligible")],
+                        max_length=8,
+                    ),
+                ),
+                ("delivered_at", models.DateTimeField()),
+                ("read_at", models.DateTimeField(blank=True, null=True)),
+                ("channels", models.JSONField(blank=True, default=list)),
+                (
+                    "organisation",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="+",
+                        to="registry.organisation",
+                    ),
+                ),
+                (
+                    "item",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="deliveries",
+                        to="policies.policyitem",
+                    ),
+                ),
+                (
+                    "version",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="+",
+                        to="policies.policyitemversion",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'policy delivery',
-                'verbose_name_plural': 'policy deliveries',
-                'ordering': ['-delivered_at', '-pk'],
+                "verbose_name": "policy delivery",
+                "verbose_name_plural": "policy deliveries",
+                "ordering": ["-delivered_at", "-pk"],
             },
         ),
         migrations.CreateModel(
-            name='PolicyMatch',
+            name="PolicyMatch",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('verdict', models.CharField(choices=[('pass', 'Eligible'), ('unknown', 'Possibly eligible')], max_length=8)),
-                ('score', models.FloatField(blank=True, null=True)),
-                ('amount', models.DecimalField(blank=True, decimal_places=2, max_digits=14, null=True)),
-                ('missing', models.JSONField(blank=True, default=list)),
-                ('failed', models.JSONField(blank=True, default=list)),
-                ('evaluated_at', models.DateTimeField()),
-                ('item', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='matches', to='policies.policyitem')),
-                ('organisation', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='+', to='registry.organisation')),
-                ('version', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='+', to='policies.policyitemversion')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "verdict",
+                    models.CharField(
+                        choices=[("pass", "Eligible"), ("unknown", "Possibly eligible")],
+                        max_length=8,
+                    ),
+                ),
+                ("score", models.FloatField(blank=True, null=True)),
+                (
+                    "amount",
+                    models.DecimalField(blank=True, decimal_places=2, max_digits=14, null=True),
+                ),
+                ("missing", models.JSONField(blank=True, default=list)),
+                ("failed", models.JSONField(blank=True, default=list)),
+                ("evaluated_at", models.DateTimeField()),
+                (
+                    "item",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="matches",
+                        to="policies.policyitem",
+                    ),
+                ),
+                (
+                    "organisation",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="+",
+                        to="registry.organisation",
+                    ),
+                ),
+                (
+                    "version",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="+",
+                        to="policies.policyitemversion",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'policy match',
-                'verbose_name_plural': 'policy matches',
+                "verbose_name": "policy match",
+                "verbose_name_plural": "policy matches",
             },
         ),
         migrations.CreateModel(
-            name='PolicyPreference',
+            name="PolicyPreference",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('push', models.BooleanField(default=True, verbose_name='send me matching policies')),
-                ('email', models.BooleanField(default=True, verbose_name='by email')),
-                ('sms', models.BooleanField(default=False, verbose_name='by SMS')),
-                ('updated_at', models.DateTimeField(auto_now=True)),
-                ('organisation', models.OneToOneField(on_delete=django.db.models.deletion.CASCADE, related_name='policy_preference', to='registry.organisation')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "push",
+                    models.BooleanField(default=True, verbose_name="send me matching policies"),
+                ),
+                ("email", models.BooleanField(default=True, verbose_name="by email")),
+                ("sms", models.BooleanField(default=False, verbose_name="by SMS")),
+                ("updated_at", models.DateTimeField(auto_now=True)),
+                (
+                    "organisation",
+                    models.OneToOneField(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="policy_preference",
+                        to="registry.organisation",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'policy delivery preference',
-                'verbose_name_plural': 'policy delivery preferences',
+                "verbose_name": "policy delivery preference",
+                "verbose_name_plural": "policy delivery preferences",
             },
         ),
         migrations.CreateModel(
-            name='EnterpriseFact',
+            name="EnterpriseFact",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('name', models.CharField(max_length=64, verbose_name='fact')),
-                ('period', models.CharField(blank=True, max_length=10, verbose_name='period')),
-                ('value', models.JSONField(null=True, verbose_name='value')),
-                ('source', models.CharField(blank=True, max_length=200, verbose_name='source')),
-                ('source_kind', models.CharField(choices=[('registry', 'Registry'), ('dataset', 'Shared dataset'), ('self_declared', 'Self-declared')], default='dataset', max_length=16, verbose_name='source kind')),
-                ('as_of', models.DateField(verbose_name='as of')),
-                ('updated_at', models.DateTimeField(auto_now=True)),
-                ('declared_by', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('organisation', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='+', to='registry.organisation')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("name", models.CharField(max_length=64, verbose_name="fact")),
+                ("period", models.CharField(blank=True, max_length=10, verbose_name="period")),
+                ("value", models.JSONField(null=True, verbose_name="value")),
+                ("source", models.CharField(blank=True, max_length=200, verbose_name="source")),
+                (
+                    "source_kind",
+                    models.CharField(
+                        choices=[
+                            ("registry", "Registry"),
+                            ("dataset", "Shared dataset"),
+                            ("self_declared", "Self-declared"),
+                        ],
+                        default="dataset",
+                        max_length=16,
+                        verbose_name="source kind",
+                    ),
+                ),
+                ("as_of", models.DateField(verbose_name="as of")),
+                ("updated_at", models.DateTimeField(auto_now=True)),
+                (
+                    "declared_by",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "organisation",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="+",
+                        to="registry.organisation",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'enterprise fact',
-                'verbose_name_plural': 'enterprise facts',
-                'constraints': [models.UniqueConstraint(fields=('organisation', 'name', 'period'), name='policy_fact_unique')],
+                "verbose_name": "enterprise fact",
+                "verbose_name_plural": "enterprise facts",
+                "constraints": [
+                    models.UniqueConstraint(
+                        fields=("organisation", "name", "period"), name="policy_fact_unique"
+                    )
+                ],
             },
         ),
         migrations.AddConstraint(
-            model_name='policyitemversion',
-            constraint=models.UniqueConstraint(fields=('item', 'number'), name='policy_version_number'),
+            model_name="policyitemversion",
+            constraint=models.UniqueConstraint(
+                fields=("item", "number"), name="policy_version_number"
+            ),
         ),
         migrations.AddIndex(
-            model_name='policyitem',
-            index=models.Index(fields=['status', 'closes_on'], name='policies_po_status_6cdf40_idx'),
+            model_name="policyitem",
+            index=models.Index(
+                fields=["status", "closes_on"], name="policies_po_status_6cdf40_idx"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='policydelivery',
-            constraint=models.UniqueConstraint(fields=('item', 'organisation'), name='policy_delivery_once'),
+            model_name="policydelivery",
+            constraint=models.UniqueConstraint(
+                fields=("item", "organisation"), name="policy_delivery_once"
+            ),
         ),
         migrations.AddIndex(
-            model_name='policymatch',
-            index=models.Index(fields=['organisation', 'verdict'], name='policies_po_organis_ddfbb0_idx'),
+            model_name="policymatch",
+            index=models.Index(
+                fields=["organisation", "verdict"], name="policies_po_organis_ddfbb0_idx"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='policymatch',
-            constraint=models.UniqueConstraint(fields=('item', 'organisation'), name='policy_match_unique'),
+            model_name="policymatch",
+            constraint=models.UniqueConstraint(
+                fields=("item", "organisation"), name="policy_match_unique"
+            ),
         ),
     ]
