@@ -188,8 +188,7 @@ def _expand(node: Any, path: str, problems: list[str], kind: str) -> Any:
     for group in ("all", "any"):
         if group in out and isinstance(out[group], list):
             out[group] = [
-                _expand(n, f"{path}.{group}[{i}]", problems, kind)
-                for i, n in enumerate(out[group])
+                _expand(n, f"{path}.{group}[{i}]", problems, kind) for i, n in enumerate(out[group])
             ]
             return out
     if "not" in out:
