@@ -398,6 +398,10 @@ class Result:
     answered: int
     as_of: dt.date
 
+    @property
+    def prompt_keys(self) -> set[str]:
+        return {p.key for p in self.prompts if not p.question}
+
 
 def _relative(key: str, as_of: dt.date) -> str:
     """``revenue@FY2025`` evaluated on a 2026 date → ``revenue@FY-1`` (what the form asks)."""
