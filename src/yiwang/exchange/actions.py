@@ -151,7 +151,7 @@ def do_publish_dataset(
         for k, msgs in exc.fields.items():
             for m in msgs:
                 errors.add(k, m)
-    names = [f.get("name") for f in schema.get("fields", []) if isinstance(f, dict)]
+    names = [str(f.get("name")) for f in schema.get("fields", []) if isinstance(f, dict)]
     if subject_kind and subject_field not in names:
         errors.add("subject_field", _("Name the field that identifies the data subject."))
     errors.raise_if_any()
@@ -255,8 +255,8 @@ def do_load_dataset(
         existing: dict[str, Record] = {}
         keys = list(incoming)
         for i in range(0, len(keys), 500):
-            for rec in Record.objects.filter(dataset=ds, key_hash__in=keys[i : i + 500]):
-                existing[rec.key_hash] = rec
+            for found in Record.objects.filter(dataset=ds, key_hash__in=keys[i : i + 500]):
+                existing[found.key_hash] = found
         new: list[Record] = []
         changed: list[Record] = []
         revisions: list[RecordRevision] = []

@@ -111,6 +111,7 @@ def get_dataset(request: AuthedRequest, code: str) -> Any:
     summary="Load rows (JSON push, or a CSV/JSON/XLSX file) into an own dataset",
 )
 def load_dataset(request: AuthedRequest, code: str, payload: LoadIn) -> Any:
+    content: Any
     if payload.rows is not None:
         source, content = "api", payload.rows
     else:

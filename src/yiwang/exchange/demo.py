@@ -37,7 +37,9 @@ class ExchangeSeedReport:
     users: list[str] = field(default_factory=list)
 
 
-def _f(name: str, title: str, type_: str = "string", sens: str = "public", **kw: Any) -> dict:
+def _f(
+    name: str, title: str, type_: str = "string", sens: str = "public", **kw: Any
+) -> dict[str, Any]:
     out: dict[str, Any] = {"name": name, "title": title, "type": type_, "sensitivity": sens}
     out.update(kw)
     return out
@@ -338,7 +340,7 @@ def _enterprises() -> list[dict[str, Any]]:
     return [out[k] for k in sorted(out)]
 
 
-def _rows(code: str, enterprises: list[dict[str, Any]], rng: random.Random) -> list[dict]:
+def _rows(code: str, enterprises: list[dict[str, Any]], rng: random.Random) -> list[dict[str, Any]]:
     year = timezone.localdate().year - 1
     if code == "scj_enterprise_registration":
         return enterprises

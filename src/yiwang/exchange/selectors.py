@@ -129,6 +129,8 @@ def access_grant(actor: User, grant_id: int) -> Grant:
 # --- Clients and the log ----------------------------------------------------------------------
 def list_clients_for(actor: User) -> QuerySet[ExchangeClient]:
     _need(actor, Cap.DATA_GRANT)
+    if actor.department_id is None:
+        return ExchangeClient.objects.none()
     return ExchangeClient.objects.filter(department_id=actor.department_id)
 
 

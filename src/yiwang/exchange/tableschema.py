@@ -146,9 +146,7 @@ def _error_of(row_number: int, err: Any) -> RowError:
     )
 
 
-def _rows(
-    resource: frictionless.Resource, schema: frictionless.Schema, out: ReadResult
-) -> Iterator[tuple[int, Any]]:
+def _rows(resource: Any, schema: frictionless.Schema, out: ReadResult) -> Iterator[tuple[int, Any]]:
     """Columns are matched to fields by name (``fieldsMatch``); a file lacking a required or
     primary-key column is refused as a whole, other missing and extra columns reported."""
     with resource:

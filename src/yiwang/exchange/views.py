@@ -159,7 +159,7 @@ def version_detail(request: AuthedRequest, code: str, number: int) -> HttpRespon
 def grant_request(request: AuthedRequest, code: str) -> HttpResponse:
     ds = _dataset(request, code)
     p = request.POST
-    form = {
+    form: dict[str, Any] = {
         "fields": p.getlist("fields"),
         "purpose": p.get("purpose", ""),
         "legal_basis": p.get("legal_basis", ""),
@@ -254,7 +254,7 @@ def grant_decide(request: AuthedRequest, grant_id: int) -> HttpResponse:
     ctx = _grant_context(request, grant_id)
     p = request.POST
     decision = p.get("decision", "")
-    form = {
+    form: dict[str, Any] = {
         "decision": decision,
         "reason": p.get("reason", ""),
         "fields": p.getlist("fields"),
