@@ -10,3 +10,12 @@ def xw(world):
 
     build(world)
     return world
+
+
+@pytest.fixture(autouse=True)
+def _english():
+    """Messages are checked in English (the pages and the API default to zh-Hans)."""
+    from django.utils import translation
+
+    with translation.override("en"):
+        yield
