@@ -13,8 +13,9 @@ from django.utils.translation import gettext as _
 from yiwang.accounts.models import Department, User
 from yiwang.accounts.roles import Cap, Role
 from yiwang.core import audit, events
-from yiwang.core.errors import Forbidden, ValidationFailed
+from yiwang.core.errors import Forbidden, NotFound, ValidationFailed
 from yiwang.core.ids import validate_credit_code, validate_resident_id
+from yiwang.core.models import AuditResult
 from yiwang.grid.coords import CoordSystem, point_to_wgs84
 from yiwang.grid.selectors import grid_index
 from yiwang.registry.history import HISTORY_FIELDS, diff, record_change, snapshot
@@ -310,6 +311,64 @@ UPSERTS = {
     "thing": do_upsert_thing,
     "organisation": do_upsert_organisation,
 }
+
+
+# --- Unmasking a person's personal data -------------------------------------------------------
+#: Fields of a person that are masked on the pages and may be shown in full, with a purpose.
+UNMASKABLE = ("id_number", "phone", "name", "household_no")
+
+
+def do_unmask_person(*, actor: User, person_id: int, field: str, purpose: str) -> str:
+    """One of a person's masked fields in clear, for an actor with the unmask capability who
+    has the person in scope and states a purpose (at least 4 characters).
+
+    Audited as ``personal.unmask`` with the field name (never the value) and the purpose,
+    under the person's subject id, so the person sees it; a refusal for want of the
+    capability, or for a person outside the actor's scope (answered 404), is audited too.
+    """
+    from yiwang.registry.selectors import list_people_for
+
+    person = list_people_for(actor).filter(pk=person_id).first()
+    if person is None:
+        audit.record(
+            "personal.unmask",
+            actor=actor,
+            object_type="registry.person",
+            object_id=str(person_id),
+            fields=[field[:40]],
+            purpose=purpose[:200],
+            result=AuditResult.DENIED,
+            detail={"reason": "not in scope"},
+        )
+        raise NotFound()
+    if not actor.can(Cap.UNMASK):
+        audit.record(
+            "personal.unmask",
+            actor=actor,
+            obj=person,
+            subject_id=f"person:{person.pk}",
+            fields=[field[:40]],
+            purpose=purpose[:200],
+            result=AuditResult.DENIED,
+            detail={"reason": "no capability"},
+        )
+        raise Forbidden(_("You may not unmask personal data."))
+    errors = Errors()
+    if field not in UNMASKABLE:
+        errors.add("field", _("This field cannot be unmasked."))
+    if len(purpose.strip()) < 4:
+        errors.add("purpose", _("State the purpose of unmasking (at least 4 characters)."))
+    if errors:
+        raise ValidationFailed(fields=errors)
+    audit.record(
+        "personal.unmask",
+        actor=actor,
+        obj=person,
+        subject_id=f"person:{person.pk}",
+        fields=[field],
+        purpose=purpose.strip()[:200],
+    )
+    return str(getattr(person, field) or "")
 
 
 # --- Re-assignment when grids change ----------------------------------------------------------

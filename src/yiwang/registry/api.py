@@ -25,6 +25,8 @@ from yiwang.registry.schemas import (
     PlaceOut,
     ThingIn,
     ThingOut,
+    UnmaskIn,
+    UnmaskOut,
 )
 
 router = Router()
@@ -41,9 +43,12 @@ def _filter_grid(qs: QuerySet[Any], grid: str) -> QuerySet[Any]:
 )
 @paginate(PageNumber)
 def list_people(
-    request: AuthedRequest, grid: str = "", id_number: str = "", phone: str = ""
+    request: AuthedRequest, grid: str = "", id_number: str = "", phone: str = "", tag: str = ""
 ) -> Any:
+    """``tag`` (a care/attention tag code) needs the unmask capability (403 without)."""
     qs = _filter_grid(selectors.list_people_for(request.user), grid)
+    if tag:
+        qs = selectors.filter_people_by_tag(request.user, qs, tag)
     if id_number:
         qs = qs.filter(id_number_index=blind_index_for(Person, "id_number_index", id_number))
     if phone:
@@ -54,6 +59,18 @@ def list_people(
 @router.get("/people/{person_id}", response={200: PersonOut, **ERRORS})
 def get_person(request: AuthedRequest, person_id: int, purpose: str = "") -> Any:
     return selectors.access_entity(request.user, "person", person_id, purpose=purpose)
+
+
+@router.post(
+    "/people/{person_id}/unmask",
+    response={200: UnmaskOut, **ERRORS},
+    summary="One masked field of a person in full, for a stated purpose (audited)",
+)
+def unmask_person(request: AuthedRequest, person_id: int, payload: UnmaskIn) -> Any:
+    value = actions.do_unmask_person(
+        actor=request.user, person_id=person_id, field=payload.field, purpose=payload.purpose
+    )
+    return {"field": payload.field, "value": value}
 
 
 @router.post(
@@ -170,19 +187,13 @@ def timeline(request: AuthedRequest, entity: str, entity_id: int) -> Any:
     summary="My own registry record and who read it",
 )
 def my_record(request: AuthedRequest) -> Any:
-    """The caller's own entry (matched by their verified ID number), in clear, with every read
-    of it by others from the audit log: when, who, department, fields, purpose."""
-    from yiwang.core.selectors import list_accesses_to
-
+    """The caller's own entry (matched by the ID number on their account), in clear, with every
+    read of it by others from the audit log: when, who, department, fields, purpose, result."""
     user = request.user
-    if not user.id_number:
-        raise NotFound()
-    person = Person.objects.filter(
-        id_number_index=blind_index_for(Person, "id_number_index", user.id_number)
-    ).first()
+    person = selectors.my_person(user)
     if person is None:
         raise NotFound()
-    accesses = list_accesses_to(f"person:{person.pk}")[:500]
+    accesses = selectors.accesses_to_my_person(user, person)[:500]
     return {
         "person": {
             "name": person.name,
@@ -202,6 +213,7 @@ def my_record(request: AuthedRequest) -> Any:
                 "event": a.event,
                 "fields": a.fields,
                 "purpose": a.purpose,
+                "result": a.result,
             }
             for a in accesses
         ],

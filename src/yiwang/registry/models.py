@@ -18,6 +18,7 @@ from yiwang.core.personal import (
 )
 from yiwang.grid.coords import CoordSystem
 from yiwang.grid.models import Grid
+from yiwang.registry.lookups import HasElement
 
 
 class Located(models.Model):
@@ -107,6 +108,9 @@ class Person(Located):
 
     def __str__(self) -> str:
         return f"person {self.pk}"
+
+
+Person._meta.get_field("tags").register_lookup(HasElement)
 
 
 class Thing(Located):

@@ -165,3 +165,13 @@ class OrganisationIn(LocationIn):
     registered_capital: str = ""
     legal_representative: str = ""
     status: str = "active"
+
+
+class UnmaskIn(Schema):
+    field: str
+    purpose: str
+
+
+class UnmaskOut(Schema):
+    field: str
+    value: str

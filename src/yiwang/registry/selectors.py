@@ -7,13 +7,16 @@ from collections.abc import Sequence
 from typing import Any
 
 from django.db.models import Count, QuerySet
+from django.utils.translation import gettext as _
 
 from yiwang.accounts.models import User
 from yiwang.accounts.roles import Cap
 from yiwang.core import audit
-from yiwang.core.errors import NotFound
+from yiwang.core.errors import Forbidden, NotFound, ValidationFailed
+from yiwang.core.models import AuditRecord
+from yiwang.core.selectors import list_accesses_to
 from yiwang.grid.selectors import grid_scope_q, list_grids_for
-from yiwang.registry.models import ChangeRecord, Organisation, Person, Place, Thing
+from yiwang.registry.models import ChangeRecord, Organisation, Person, Place, Tag, Thing
 
 MODELS: dict[str, Any] = {
     "person": Person,
@@ -74,6 +77,37 @@ def access_entity(actor: User, entity: str, pk: int, *, purpose: str = "") -> An
 
 def may_see_tags(actor: User) -> bool:
     return actor.can(Cap.UNMASK)
+
+
+def filter_people_by_tag(actor: User, qs: QuerySet[Person], tag: str) -> QuerySet[Person]:
+    """People carrying a care/attention tag. The tags are sensitive PI: filtering by one is
+    seeing it, so only roles that may see tags may filter (else ``Forbidden``)."""
+    if not may_see_tags(actor):
+        raise Forbidden(_("You may not see care and attention tags."))
+    if tag not in Tag.values:
+        raise ValidationFailed(fields={"tag": [_("Unknown tag.")]})
+    return qs.filter(tags__has_element=tag)
+
+
+# --- A resident's own record ------------------------------------------------------------------
+def my_person(user: User) -> Person | None:
+    """The registry entry of the signed-in person, matched by the ID number on their account
+    (exact, through the blind index); None without an ID number or an entry."""
+    from yiwang.core.personal import blind_index_for
+
+    if not user.is_authenticated or not user.id_number:
+        return None
+    return (
+        Person.objects.select_related("grid", "home")
+        .filter(id_number_index=blind_index_for(Person, "id_number_index", user.id_number))
+        .first()
+    )
+
+
+def accesses_to_my_person(user: User, person: Person) -> QuerySet[AuditRecord]:
+    """Who read or tried to read this person's registry data, newest first: every audit record
+    under the person's subject id by someone other than the person themself."""
+    return list_accesses_to(f"person:{person.pk}").exclude(actor_id=user.pk)
 
 
 def timeline(entity: str, pk: int) -> QuerySet[ChangeRecord]:

@@ -6,8 +6,10 @@ app_name = "registry"
 
 urlpatterns = [
     path("", views.index, name="index"),
+    path("mine/", views.my_record, name="mine"),
     path("people/", views.people, name="people"),
     path("people/<int:pk>/", views.person_detail, name="person"),
+    path("people/<int:pk>/unmask/", views.person_unmask, name="person_unmask"),
     path("places/", views.places, name="places"),
     path("places/<int:pk>/", views.place_detail, name="place"),
     path("things/", views.things, name="things"),

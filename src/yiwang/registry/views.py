@@ -13,21 +13,25 @@ import re
 from collections.abc import Callable
 from typing import Any
 
+from django.contrib.auth.decorators import login_required
 from django.core.exceptions import FieldDoesNotExist
 from django.core.paginator import Paginator
 from django.db.models import Model, Q, QuerySet
-from django.http import HttpResponse
+from django.http import Http404, HttpResponse
 from django.shortcuts import render
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
+from django.views.decorators.http import require_POST
 
 from yiwang.accounts.roles import Cap
 from yiwang.accounts.types import AuthedRequest
 from yiwang.core import audit
+from yiwang.core.errors import DomainError
+from yiwang.core.masking import mask_id_number, mask_name, mask_phone
 from yiwang.core.personal import blind_index_for, normalize_phone
 from yiwang.grid.selectors import list_grids_for
-from yiwang.registry import selectors
-from yiwang.registry.models import Organisation, Person, Place, Thing
+from yiwang.registry import actions, selectors
+from yiwang.registry.models import Organisation, Person, Place, Tag, Thing
 from yiwang.web.views import requires
 
 PAGE_SIZE = 50
@@ -36,6 +40,12 @@ RELATED_LIMIT = 50
 #: Above this many grids in scope the grid filter is a text box instead of a list.
 GRID_CHOICES_MAX = 300
 PHONE = re.compile(r"1\d{10}")
+MY_ACCESSES_LIMIT = 500
+#: How the audit events a resident sees on their own record are named on the page.
+ACCESS_EVENTS = {
+    "personal.read": gettext_lazy("Viewed your entry (masked)"),
+    "personal.unmask": gettext_lazy("Showed a value in full"),
+}
 
 ACTIONS = {
     "created": gettext_lazy("Created"),
@@ -178,12 +188,17 @@ def people(request: AuthedRequest) -> HttpResponse:
     searched_by = ""
     if q:
         qs, searched_by = _search_people(request, qs, q)
+    tag = request.GET.get("tag", "").strip()
+    if tag:  # restricted: refused (with a message) for roles that may not see tags
+        qs = selectors.filter_people_by_tag(actor, qs, tag)
     ctx.update(
         {
             "page": _page(request, qs.order_by("grid__code", "pk")),
             "q": q,
             "searched_by": searched_by,
             "show_tags": selectors.may_see_tags(actor),
+            "tag": tag,
+            "tags": Tag.choices,
         }
     )
     return render(request, "registry/people.html", ctx)
@@ -204,14 +219,44 @@ def person_detail(request: AuthedRequest, pk: int) -> HttpResponse:
         }
         for e in person.employments.select_related("organisation")[:RELATED_LIMIT]
     ]
+    may_unmask = actor.can(Cap.UNMASK)
+    masked = [
+        ("name", _("Name"), mask_name(person.name)),
+        ("id_number", _("ID number"), mask_id_number(person.id_number or "")),
+        ("phone", _("Mobile phone"), mask_phone(person.phone or "")),
+        ("household_no", _("Household number"), "***" if person.household_no else ""),
+    ]
     ctx = {
         "person": person,
+        "masked": masked,
+        "may_unmask": may_unmask,
         "show_tags": selectors.may_see_tags(actor),
         "home_linked": _in_scope(selectors.list_places_for, actor, person.home_id),
         "organisations": organisations,
         **timeline_rows(actor, Person, "person", person.pk),
     }
     return render(request, "registry/person.html", ctx)
+
+
+@require_POST
+@requires(Cap.REGISTRY_VIEW)
+def person_unmask(request: AuthedRequest, pk: int) -> HttpResponse:
+    """HTMX: one masked field of a person in full, for a stated purpose (audited; refusals
+    too). Answers the value, or the reason with a 4xx so the masked value stays in place."""
+    field = request.POST.get("field", "")
+    try:
+        value = actions.do_unmask_person(
+            actor=request.user, person_id=pk, field=field, purpose=request.POST.get("purpose", "")
+        )
+        ctx = {"field": field, "value": value, "error": ""}
+        status = 200
+    except DomainError as exc:
+        if exc.status == 404:
+            raise Http404() from None
+        errors = [str(m) for msgs in exc.fields.values() for m in msgs] or [str(exc.message)]
+        ctx = {"field": field, "value": "", "error": " ".join(errors)}
+        status = exc.status
+    return render(request, "web/_unmask_result.html", ctx, status=status)
 
 
 # --- Places -----------------------------------------------------------------------------------
@@ -319,3 +364,24 @@ def organisation_detail(request: AuthedRequest, pk: int) -> HttpResponse:
         **timeline_rows(actor, Organisation, "organisation", org.pk),
     }
     return render(request, "registry/organisation.html", ctx)
+
+
+# --- A resident's own record ------------------------------------------------------------------
+@login_required
+def my_record(request: AuthedRequest) -> HttpResponse:
+    """The signed-in person's own registry entry (matched by the ID number on their account),
+    in clear, and every read of it by others from the audit log: when, who, which department,
+    which fields, why, and whether it was refused."""
+    person = selectors.my_person(request.user)
+    accesses = (
+        list(selectors.accesses_to_my_person(request.user, person)[: MY_ACCESSES_LIMIT + 1])
+        if person is not None
+        else []
+    )
+    ctx = {
+        "person": person,
+        "accesses": accesses[:MY_ACCESSES_LIMIT],
+        "accesses_more": len(accesses) > MY_ACCESSES_LIMIT,
+        "events": ACCESS_EVENTS,
+    }
+    return render(request, "registry/mine.html", ctx)

@@ -4,14 +4,13 @@ from django.db import migrations
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('registry', '0001_initial'),
+        ("registry", "0001_initial"),
     ]
 
     operations = [
         migrations.RemoveIndex(
-            model_name='person',
-            name='registry_pe_grid_id_7142b5_idx',
+            model_name="person",
+            name="registry_pe_grid_id_7142b5_idx",
         ),
     ]

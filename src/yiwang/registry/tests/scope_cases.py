@@ -101,6 +101,25 @@ register(
 )
 
 
+register(
+    EndpointCase(
+        "POST",
+        "/api/v1/registry/people/{person_id}/unmask",
+        in_scope=lambda w: Probe(
+            "operator_a",
+            {"person_id": _e(w, "person_a")},
+            body={"field": "phone", "purpose": "核实联系电话"},
+        ),
+        out_of_scope=lambda w: Probe(
+            "operator_b",
+            {"person_id": _e(w, "person_a")},
+            body={"field": "phone", "purpose": "核实联系电话"},
+            expect=404,
+        ),
+    )
+)
+
+
 def _new_credit_code() -> str:
     from yiwang.core.ids import make_credit_code
 
@@ -205,6 +224,33 @@ for plural, singular in (
             ),
         )
     )
+
+
+register(
+    EndpointCase(
+        "POST",
+        "/console/registry/people/{pk}/unmask/",
+        in_scope=lambda w: Probe(
+            "operator_a",
+            {"pk": _e(w, "person_a")},
+            body={"field": "id_number", "purpose": "核实身份"},
+        ),
+        out_of_scope=lambda w: Probe(
+            "operator_b",
+            {"pk": _e(w, "person_a")},
+            body={"field": "id_number", "purpose": "核实身份"},
+            expect=404,
+        ),
+    )
+)
+register(
+    EndpointCase(
+        "GET",
+        "/console/registry/mine/",
+        in_scope=lambda w: Probe("resident_a"),
+        note="the caller's own entry; there is no one else's to reach (resident_b sees none)",
+    )
+)
 
 
 # --- Import pages (data/system admins; a job is its creator's, or any for the system admin) ---
