@@ -317,13 +317,33 @@ def calculator_page(request: HttpRequest) -> HttpResponse:
     }
     if request.method == "POST":
         ctx["values"] = request.POST
+        extra = [(k, v) for k, v in request.POST.items() if k.startswith(calculator.EXTRA_PREFIX)]
         try:
-            ctx["result"] = calculator.calculate(request.POST, lang=lang)
+            result = calculator.calculate(request.POST, lang=lang)
         except ValidationFailed as exc:
             ctx["errors"] = exc.fields
             ctx["error"] = str(exc.message)
+            ctx["extra_fields"] = [
+                {
+                    "key": k,
+                    "label": _fact_label(k[len(calculator.EXTRA_PREFIX) :], lang),
+                    "value": v,
+                }
+                for k, v in extra
+            ]
             return render(request, "policies/calculator.html", ctx, status=422)
+        ctx["result"] = result
+        ctx["kept"] = [(k, v) for k, v in extra if v and k not in result.prompt_keys]
     return render(request, "policies/calculator.html", ctx)
+
+
+def _fact_label(key: str, lang: str) -> str:
+    name, _sep, period = key.partition("@")
+    cat = profile.catalog()
+    if name not in cat:
+        return key
+    label = cat[name].label.get(lang)
+    return f"{label} ({period})" if period else label
 
 
 # --- The enterprise portal ----------------------------------------------------------------------

@@ -179,7 +179,7 @@ register(
         f"{P}/console/documents/{{document_id}}/items/new/",
         in_scope=lambda w: Probe("dept_staff_a", {"document_id": _x(w, "pol_doc_a")}),
         out_of_scope=lambda w: Probe(
-            "enterprise_a", {"document_id": _x(w, "pol_doc_a")}, expect=404
+            "dept_staff_b", {"document_id": _x(w, "pol_doc_a")}, expect=404
         ),
     )
 )
@@ -191,9 +191,9 @@ register(
             "dept_staff_a", {"document_id": _x(w, "pol_doc_a")}, body=_item_form(w), expect=302
         ),
         out_of_scope=lambda w: Probe(
-            "dept_staff_b", {"document_id": _x(w, "pol_doc_a")}, body=_item_form(w), expect=422
+            "dept_staff_b", {"document_id": _x(w, "pol_doc_a")}, body=_item_form(w), expect=404
         ),
-        note="staff of another district may not make an item for a department outside it",
+        note="another district's document is out of scope for its staff",
     )
 )
 for method in ("GET", "POST"):
