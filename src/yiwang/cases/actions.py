@@ -20,6 +20,7 @@ from django.utils.translation import gettext as _
 from yiwang.accounts.models import Department, User
 from yiwang.accounts.roles import Role
 from yiwang.cases import lookups, sla
+from yiwang.cases import photos as photo_store
 from yiwang.cases.models import (
     Case,
     CaseEvent,
@@ -46,8 +47,8 @@ from yiwang.grid.models import Grid
 from yiwang.grid.selectors import grid_index
 
 MAX_DESCRIPTION = 4000
-MAX_PHOTOS = 9
-MAX_PHOTO_BYTES = 10 * 1024 * 1024
+MAX_PHOTOS = photo_store.MAX_PHOTOS
+MAX_PHOTO_BYTES = photo_store.MAX_PHOTO_BYTES
 PHOTO_TYPES = {"image/jpeg", "image/png", "image/webp"}
 FOLLOW_UP_AFTER = dt.timedelta(weeks=4)
 
@@ -234,8 +235,12 @@ def do_report_case(
     data: dict[str, Any],
     channel: str | None = None,
     open311_client: Open311Client | None = None,
+    files: list[Any] | None = None,
 ) -> Case:
-    """Take in a report from the portal, a patrol, the 12345 desk, the API or Open311."""
+    """Take in a report from the portal, a patrol, the 12345 desk, the API or Open311.
+
+    ``files``: uploaded photos (Django ``UploadedFile``), checked by content and size with the
+    rest of the input and stored by content hash (``cases.photos``)."""
     errors = Errors()
     if open311_client is not None:
         channel = Channel.OPEN311
@@ -272,6 +277,9 @@ def do_report_case(
         data, errors, required=channel in {Channel.PORTAL, Channel.PATROL, Channel.API}
     )
     photos = clean_photos(list(data.get("photos") or []), errors)
+    uploads = photo_store.check_uploads(list(files or []), errors)
+    if len(photos) + len(uploads) > MAX_PHOTOS:
+        errors.add("photos", _("At most %(n)d photos.") % {"n": MAX_PHOTOS})
     attrs = (
         clean_attributes(category, dict(data.get("attributes") or {}), errors) if category else {}
     )
@@ -325,12 +333,15 @@ def do_report_case(
         )
         sla.start_clock(case, "accept", now)
         case.save()
+        if uploads:
+            case.photos = photos + [photo_store.store(u, case.pk) for u in uploads]
+            case.save(update_fields=["photos"])
         _event(
             case,
             actor=actor,
             transition="report",
             from_state="",
-            attachments=photos,
+            attachments=case.photos,
             detail={"channel": channel, "routing": routed.reason},
         )
         _notify(
@@ -388,7 +399,10 @@ def do_transition_case(
     hours: int | None = None,
     target_id: int | None = None,
     attachments: list[dict[str, Any]] | None = None,
+    files: list[Any] | None = None,
 ) -> Case:
+    """Take workflow step ``transition``; ``files`` are photos attached to the step (e.g. a
+    handler's evidence of the repair), checked and stored like a report's photos."""
     t = TRANSITIONS.get(transition)
     if t is None or t.code == "rate":
         raise ValidationFailed(fields={"transition": [_("Unknown transition.")]})
@@ -396,7 +410,10 @@ def do_transition_case(
     errors = Errors()
     if len(note) > 2000:
         errors.add("note", _("At most 2000 characters."))
-    files = clean_photos(list(attachments or []), errors)
+    attached = clean_photos(list(attachments or []), errors)
+    uploads = photo_store.check_uploads(list(files or []), errors, field="attachments")
+    if len(attached) + len(uploads) > MAX_PHOTOS:
+        errors.add("attachments", _("At most %(n)d photos.") % {"n": MAX_PHOTOS})
     errors.raise_if_any()
     now = timezone.now()
     with transaction.atomic():
@@ -433,7 +450,7 @@ def do_transition_case(
             transition=t.code,
             from_state=before,
             note=note,
-            attachments=files,
+            attachments=attached + [photo_store.store(u, case.pk) for u in uploads],
             detail=detail,
             public=t.code not in {"request_extension", "deny_extension"},
         )

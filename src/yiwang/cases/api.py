@@ -68,6 +68,79 @@ def report_case(request: AuthedRequest, payload: CaseIn) -> Any:
     return Status(201, selectors.case_view(request.user, case))
 
 
+def _multipart(request: Any, schema: Any, field: str, files: str) -> tuple[Any, list[Any]]:
+    """The JSON form field ``field`` parsed into ``schema`` and the uploaded ``files``.
+
+    multipart/form-data is the way to send files; for convenience (and clients that have no
+    photo to send) an application/json body ``{"<field>": {...}}`` is taken too."""
+    import json
+
+    from pydantic import ValidationError
+
+    raw: Any
+    if request.content_type == "application/json":
+        try:
+            raw = json.loads(request.body or b"{}").get(field, {})
+        except (ValueError, AttributeError):
+            raise ValidationFailed(fields={field: ["Send JSON."]}) from None
+        raw = raw if isinstance(raw, str) else json.dumps(raw)
+        uploads: list[Any] = []
+    else:
+        raw = request.POST.get(field, "")
+        uploads = request.FILES.getlist(files)
+    try:
+        return schema.model_validate_json(raw or "{}"), uploads
+    except ValidationError as exc:
+        fields: dict[str, list[str]] = {}
+        for e in exc.errors():
+            loc = ".".join(str(p) for p in e.get("loc", ())) or field
+            fields.setdefault(f"{field}.{loc}", []).append(str(e.get("msg", "invalid")))
+        raise ValidationFailed(fields=fields) from None
+
+
+def _multipart_doc(field: str, schema: Any, files: str) -> dict[str, Any]:
+    return {
+        "requestBody": {
+            "required": True,
+            "content": {
+                "multipart/form-data": {
+                    "schema": {
+                        "type": "object",
+                        "required": [field],
+                        "properties": {
+                            field: {
+                                "type": "string",
+                                "description": f"JSON: {schema.__name__}",
+                            },
+                            files: {
+                                "type": "array",
+                                "items": {"type": "string", "format": "binary"},
+                            },
+                        },
+                    }
+                }
+            },
+        }
+    }
+
+
+@router.post(
+    "/with-photos",
+    response={201: CaseOut, **ERRORS},
+    summary="Report a case with photos (multipart)",
+    description="multipart/form-data: `case` is the JSON body of `POST /cases`, `photos` "
+    "the files (JPEG, PNG or WebP by content, at most 9 of 10 MB). A bad file fails the "
+    "whole report with a field error under `photos`; nothing is created.",
+    openapi_extra=_multipart_doc("case", CaseIn, "photos"),
+)
+def report_case_with_photos(request: AuthedRequest) -> Any:
+    payload, files = _multipart(request, CaseIn, "case", "photos")
+    data = payload.dict()
+    channel = data.pop("channel")
+    created = actions.do_report_case(actor=request.user, data=data, channel=channel, files=files)
+    return Status(201, selectors.case_view(request.user, created))
+
+
 @router.get("", response={200: list[CaseOut], **ERRORS}, summary="Cases I may see")
 @paginate(PageNumber)
 def list_cases(
@@ -222,6 +295,31 @@ def transition(request: AuthedRequest, case_id: int, payload: TransitionIn) -> A
         hours=data["hours"],
         target_id=data["target_id"],
         attachments=data["attachments"],
+    )
+    return selectors.case_view(request.user, case, with_transitions=True)
+
+
+@router.post(
+    "/{case_id}/transitions/with-photos",
+    response={200: CaseOut, **ERRORS},
+    summary="Take a workflow step with photos (multipart; e.g. a handler's evidence)",
+    description="multipart/form-data: `step` is the JSON body of `POST /transitions`, "
+    "`attachments` the photo files (checked like a report's photos).",
+    openapi_extra=_multipart_doc("step", TransitionIn, "attachments"),
+)
+def transition_with_photos(request: AuthedRequest, case_id: int) -> Any:
+    payload, files = _multipart(request, TransitionIn, "step", "attachments")
+    data = payload.dict()
+    case = actions.do_transition_case(
+        actor=request.user,
+        case_id=case_id,
+        transition=data["transition"],
+        note=data["note"],
+        department_id=data["department_id"],
+        hours=data["hours"],
+        target_id=data["target_id"],
+        attachments=data["attachments"],
+        files=files,
     )
     return selectors.case_view(request.user, case, with_transitions=True)
 

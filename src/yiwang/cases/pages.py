@@ -87,6 +87,12 @@ class StepForm:
         return self.transition.reason_required
 
     @property
+    def photos(self) -> bool:
+        """Whether the step takes photos: the handler's steps (evidence of the work) and the
+        verifier's (what was found on site)."""
+        return self.transition.who in {"handler", "verifier"}
+
+    @property
     def danger(self) -> bool:
         return self.code in {"reject", "void", "verify_fail", "return", "deny_extension"}
 

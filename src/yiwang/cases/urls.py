@@ -11,6 +11,7 @@ urlpatterns = [
     path("", views.case_list, name="list"),
     path("<int:case_id>/", views.case_detail, name="detail"),
     path("<int:case_id>/transition/", views.case_transition, name="transition"),
+    path("<int:case_id>/photos/<str:sha256>", views.photo, name="photo"),
     path("statistics/", views.statistics, name="statistics"),
     path("patrol/", views.patrol, name="patrol"),
     path("hotline/", views.hotline, name="hotline"),

@@ -104,6 +104,7 @@ def case_transition(request: AuthedRequest, case_id: int) -> HttpResponse:
             department_id=_int_or_none(form.get("department_id")),
             hours=_int_or_none(form.get("hours")),
             target_id=_int_or_none(form.get("target_id")),
+            files=request.FILES.getlist("attachments"),
         )
     except ValidationFailed as exc:
         case = _access(request, case_id)
@@ -215,7 +216,10 @@ def _intake(request: AuthedRequest, channel: str, template: str, done: str) -> H
         try:
             if bad:
                 raise ValidationFailed(fields=bad)
-            case = actions.do_report_case(actor=request.user, data=data, channel=channel)
+            files = request.FILES.getlist("photos") if channel != Channel.HOTLINE else []
+            case = actions.do_report_case(
+                actor=request.user, data=data, channel=channel, files=files
+            )
         except ValidationFailed as exc:
             ctx.update(form=request.POST, errors=exc.fields, error=str(exc.message))
             ctx["attr_groups"] = pages.attribute_groups(ctx["categories"], request.POST)
@@ -254,6 +258,28 @@ def territory(request: AuthedRequest) -> HttpResponse:
     ):
         raise Http404()
     return JsonResponse(pages.territory_geojson(request.user))
+
+
+@login_required
+def photo(request: AuthedRequest, case_id: int, sha256: str) -> HttpResponse:
+    """A photo of a case (its report or a timeline step), for those who may see the case;
+    residents only the photos of the public steps."""
+    from django.http import FileResponse
+
+    from yiwang.cases import photos
+
+    case = _access(request, case_id)
+    found = photos.find(case, sha256, public_only=not selectors.is_staff_viewer(request.user))
+    if found is None:
+        raise Http404()
+    path = photos.path_for(found["sha256"], found["content_type"])
+    if not path.is_file():
+        raise Http404()
+    resp = FileResponse(path.open("rb"), content_type=found["content_type"])
+    resp["Cache-Control"] = "private, max-age=3600"
+    resp["X-Content-Type-Options"] = "nosniff"
+    resp["Content-Disposition"] = "inline"
+    return resp
 
 
 # --- A resident's own cases -------------------------------------------------------------------

@@ -837,3 +837,12 @@ def do_export_own_data(*, actor: User) -> dict[str, Any]:
         purpose="data subject's own export",
     )
     return {"subject": actor.get_username(), "datasets": data}
+
+
+# --- Quality ----------------------------------------------------------------------------------
+def do_run_quality(*, actor: User, code: str) -> Any:
+    """Run the dataset's quality rules now (the owner; also run nightly for every dataset)."""
+    from yiwang.exchange.quality import run_quality
+
+    ds = selectors.access_owned_dataset(actor, code)
+    return run_quality(ds, actor=actor)

@@ -34,6 +34,7 @@ from yiwang.exchange.schemas import (
     GrantOut,
     LoadIn,
     LogOut,
+    QualityRunOut,
     QueryIn,
     QueryOut,
     ReasonIn,
@@ -146,6 +147,25 @@ def list_versions(request: AuthedRequest, code: str) -> Any:
 )
 def get_version(request: AuthedRequest, code: str, number: int) -> Any:
     return selectors.access_version(request.user, code, number)
+
+
+@router.post(
+    "/datasets/{code}/quality",
+    response={201: QualityRunOut, **ERRORS},
+    summary="Run the quality rules of an own dataset now",
+)
+def run_quality(request: AuthedRequest, code: str) -> Any:
+    return Status(201, actions.do_run_quality(actor=request.user, code=code))
+
+
+@router.get(
+    "/datasets/{code}/quality",
+    response={200: list[QualityRunOut], **ERRORS},
+    summary="Quality runs of an own dataset (latest first)",
+)
+@paginate(PageNumber)
+def list_quality(request: AuthedRequest, code: str) -> Any:
+    return selectors.list_quality_runs_for(request.user, code)
 
 
 @router.get("/elements", response={200: list[DataElementOut], **ERRORS}, summary="Data elements")

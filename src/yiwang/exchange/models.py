@@ -347,3 +347,25 @@ class ExchangeLog(models.Model):
 
     def __str__(self) -> str:
         return f"{self.at:%Y-%m-%d %H:%M} {self.service} {self.result}"
+
+
+class QualityRun(models.Model):
+    """One run of a dataset's quality rules: per-rule results, a score, and — when problems
+    were found — a deadline by which the owning department should fix them."""
+
+    dataset = models.ForeignKey(Dataset, on_delete=models.CASCADE, related_name="quality_runs")
+    at = models.DateTimeField(db_index=True)
+    version = models.PositiveIntegerField(default=0)
+    rows = models.PositiveIntegerField(default=0)
+    score = models.DecimalField(_("score"), max_digits=5, decimal_places=1)
+    checks = models.JSONField(_("checks"), default=list)
+    problems = models.PositiveIntegerField(_("problems"), default=0)
+    due_on = models.DateField(_("fix by"), null=True, blank=True)
+    seconds = models.FloatField(default=0)
+
+    class Meta:
+        ordering = ["-at"]
+        verbose_name = _("quality run")
+
+    def __str__(self) -> str:
+        return f"{self.dataset_id} {self.at:%Y-%m-%d} {self.score}"

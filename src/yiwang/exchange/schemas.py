@@ -248,3 +248,15 @@ class AccessOut(Schema):
     @staticmethod
     def resolve_fields(obj: Any) -> list[str]:
         return list(obj.fields_served or obj.fields)
+
+
+class QualityRunOut(Schema):
+    id: int
+    at: dt.datetime
+    version: int
+    rows: int
+    score: float
+    problems: int
+    due_on: dt.date | None
+    seconds: float
+    checks: list[dict[str, Any]]

@@ -84,6 +84,11 @@ def access_version(actor: User, code: str, number: int) -> DatasetVersion:
     return v
 
 
+def list_quality_runs_for(actor: User, code: str) -> Any:
+    ds = access_owned_dataset(actor, code)
+    return ds.quality_runs.order_by("-at")
+
+
 def list_elements(actor: User) -> QuerySet[DataElement]:
     _need(actor, Cap.DATA_CATALOG)
     return DataElement.objects.all()

@@ -10,6 +10,7 @@ urlpatterns = [
     path("", views.catalog, name="catalog"),
     path("datasets/<str:code>/", views.dataset_detail, name="dataset"),
     path("datasets/<str:code>/load/", views.dataset_load, name="load"),
+    path("datasets/<str:code>/quality/", views.dataset_quality, name="quality"),
     path("datasets/<str:code>/request/", views.grant_request, name="request"),
     path("datasets/<str:code>/versions/<int:number>/", views.version_detail, name="version"),
     path("grants/inbox/", views.grant_inbox, name="inbox"),

@@ -86,6 +86,7 @@ def _dataset_context(request: AuthedRequest, ds: Dataset, **extra: Any) -> dict[
         "may_load": own and user.can(Cap.DATA_PUBLISH),
         "may_request": not own and ds.share_type != ShareType.NOT_SHARED and user.department_id,
         "versions": ds.versions.order_by("-number")[:10] if own else [],
+        "quality": ds.quality_runs.order_by("-at").first() if own else None,
         "my_grants": selectors.list_grants_for(user, "requested").filter(dataset=ds)[:10],
         "form": {
             "valid_from": today.isoformat(),
@@ -143,6 +144,17 @@ def dataset_load(request: AuthedRequest, code: str) -> HttpResponse:
             return redirect("exchange:version", code=ds.code, number=v.number)
     ctx = _dataset_context(request, ds, load_errors=errors)
     return render(request, "exchange/dataset.html", ctx, status=422)
+
+
+@requires(Cap.DATA_PUBLISH)
+@require_POST
+def dataset_quality(request: AuthedRequest, code: str) -> HttpResponse:
+    try:
+        run = actions.do_run_quality(actor=request.user, code=code)
+    except NotFound:
+        raise Http404() from None
+    messages.success(request, _("Quality score: %(score)s.") % {"score": run.score})
+    return redirect("exchange:dataset", code=code)
 
 
 @requires(Cap.DATA_PUBLISH)

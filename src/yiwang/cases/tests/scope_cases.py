@@ -100,6 +100,27 @@ register(
 register(
     EndpointCase(
         "POST",
+        "/api/v1/cases/with-photos",
+        in_scope=lambda w: Probe("resident_a", body={"case": _report_body(w)}, expect=201),
+        out_of_scope=lambda w: Probe("sysadmin_a", body={"case": _report_body(w)}, expect=403),
+        note="multipart in real use; the walker sends the JSON form of the same fields",
+    )
+)
+register(
+    EndpointCase(
+        "POST",
+        "/api/v1/cases/{case_id}/transitions/with-photos",
+        in_scope=lambda w: Probe(
+            "operator_a", {"case_id": _c(w)}, body={"step": {"transition": "accept"}}
+        ),
+        out_of_scope=lambda w: Probe(
+            "operator_b", {"case_id": _c(w)}, body={"step": {"transition": "accept"}}, expect=404
+        ),
+    )
+)
+register(
+    EndpointCase(
+        "POST",
         "/api/v1/cases/{case_id}/transitions",
         in_scope=lambda w: Probe("operator_a", {"case_id": _c(w)}, body={"transition": "accept"}),
         out_of_scope=lambda w: Probe(
@@ -187,6 +208,28 @@ _page(
     "{case_id}/transition/",
     lambda w: Probe("operator_a", {"case_id": _c(w)}, body={"transition": "accept"}, expect=302),
     lambda w: Probe("operator_b", {"case_id": _c(w)}, body={"transition": "accept"}, expect=404),
+)
+
+
+def _photo(w: Any) -> dict[str, Any]:
+    """A stored photo on the world's case a (added the first time it is asked for)."""
+    from yiwang.cases import photos
+    from yiwang.cases.models import Case
+    from yiwang.cases.tests.test_photos import PNG
+
+    if "photo_a" not in w.extra:
+        p = photos.store(photos.Upload("a.png", "image/png", PNG), _c(w))
+        Case.objects.filter(pk=_c(w)).update(photos=[p])
+        w.extra["photo_a"] = p
+    return {"case_id": _c(w), "sha256": w.extra["photo_a"]["sha256"]}
+
+
+_page(
+    "GET",
+    "{case_id}/photos/{sha256}",
+    lambda w: Probe("resident_a", _photo(w)),
+    lambda w: Probe("resident_b", _photo(w), expect=404),
+    note="the reporter and the staff in scope see a case's photos; others get 404",
 )
 _page(
     "GET",

@@ -114,6 +114,22 @@ register(
 )
 register(
     EndpointCase(
+        "POST",
+        f"{A}/datasets/{{code}}/quality",
+        in_scope=lambda w: Probe("dept_staff_a", {"code": DS}, expect=201),
+        out_of_scope=lambda w: Probe("dept_staff_b", {"code": DS}, expect=404),
+    )
+)
+register(
+    EndpointCase(
+        "GET",
+        f"{A}/datasets/{{code}}/quality",
+        in_scope=lambda w: Probe("dept_staff_a", {"code": DS}),
+        out_of_scope=lambda w: Probe("data_admin_a", {"code": DS}, expect=404),
+    )
+)
+register(
+    EndpointCase(
         "GET",
         f"{A}/elements",
         in_scope=lambda w: Probe("data_admin_a"),
@@ -285,6 +301,14 @@ register(
         in_scope=lambda w: Probe("dept_staff_a", {"code": DS}, body={}, expect=422),
         out_of_scope=lambda w: Probe("dept_staff_b", {"code": DS}, body={}, expect=404),
         note="no file: the form comes back with its message (uploads: test_views)",
+    )
+)
+register(
+    EndpointCase(
+        "POST",
+        f"{P}/datasets/{{code}}/quality/",
+        in_scope=lambda w: Probe("dept_staff_a", {"code": DS}, body={}, expect=302),
+        out_of_scope=lambda w: Probe("dept_staff_b", {"code": DS}, body={}, expect=404),
     )
 )
 register(

@@ -90,3 +90,15 @@ def test_log_and_my_accesses_pages(client, xw):
     assert export.json()["datasets"]["ent_reg_a"]["rows"][0]["name"] == "测试企业a"
     client.force_login(xw.users["enterprise_b"])
     assert "APP-77" not in client.get("/exchange/me/").content.decode()
+
+
+def test_owner_runs_quality_from_the_dataset_page(client, xw):
+    client.force_login(xw.users["dept_staff_a"])
+    r = client.post("/exchange/datasets/ent_reg_a/quality/")
+    assert r.status_code == 302
+    page = client.get("/exchange/datasets/ent_reg_a/").content.decode()
+    assert 'data-testid="quality"' in page
+    client.force_login(xw.users["data_admin_a"])  # not the owner: no quality section
+    assert (
+        'data-testid="quality"' not in client.get("/exchange/datasets/ent_reg_a/").content.decode()
+    )
