@@ -230,6 +230,7 @@ def create_document(
             errors.add("region_code", _("The region is outside your territory."))
     issuer_list = list(issuers)
     errors.raise_if_any()
+    assert issued_on is not None and effective_from is not None and region is not None
     with transaction.atomic():
         doc = PolicyDocument.objects.create(
             title=title,

@@ -368,3 +368,6 @@ register(
         ),
     )
 )
+
+
+from yiwang.policies.tests import scope_pages  # noqa: F401,E402

@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
-from django.utils import timezone
+from django.utils import timezone, translation
 
 from yiwang.core.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from yiwang.core.models import AuditRecord
@@ -30,7 +30,9 @@ def test_create_item_makes_draft_v1_and_audits(gw):
     assert (item.status, v.number, v.status) == (ItemStatus.DRAFT, 1, VersionStatus.DRAFT)
     assert v.rule["id"] == item.code and v.rule["rules_version"] == 1
     assert [a["id"] for a in v.diff["added"]] == ["in_district", "revenue", "manufacturing"]
-    assert AuditRecord.objects.filter(event="policies.item_created", object_id=str(item.pk)).exists()
+    assert AuditRecord.objects.filter(
+        event="policies.item_created", object_id=str(item.pk)
+    ).exists()
 
 
 def test_bad_rule_names_atom_and_fact_and_saves_nothing(gw):
@@ -45,7 +47,7 @@ def test_bad_rule_names_atom_and_fact_and_saves_nothing(gw):
             ]
         }
     }
-    with pytest.raises(ValidationFailed) as e:
+    with translation.override("en"), pytest.raises(ValidationFailed) as e:
         f.draft_item(gw, doc=doc, code="bad-rule", rule=bad)
     msgs = e.value.fields["rule"]
     assert any("atom r" in m and "revenu" in m for m in msgs)

@@ -71,7 +71,7 @@ def test_officer_checker_enterprise_flow(client, pw, django_capture_on_commit_ca
     assert client.get(f"{P}/me/inbox", {"unread": True}).json()["count"] == len(inbox) - 1
 
     matches = client.get(f"{P}/me/matches").json()
-    this = [m for m in matches if m["item"] == item_id][0]
+    this = next(m for m in matches if m["item"] == item_id)
     assert this["outcome"] == "eligible" and this["amount"] == 8.0 and this["reasons"]
 
 
@@ -100,7 +100,8 @@ def test_bad_rule_field_errors(client, pw):
         "put",
     )
     assert r.status_code == 422
-    assert "atom x" in r.json()["fields"]["rule"][0] and "revenu" in r.json()["fields"]["rule"][0]
+    msg = r.json()["fields"]["rule"][0]
+    assert msg.startswith("条件 x, 事实项 revenu:") and "not in the catalog" in msg
     r = _post(client, f"{P}/preview", {"rule": {"when": {"any": []}}})
     assert r.status_code == 422 and "rule" in r.json()["fields"]
 
@@ -164,7 +165,7 @@ def test_correction_decision_updates_profile(client, pw):
     assert r.status_code == 200 and r.json()["status"] == "accepted"
     _as(client, w, "enterprise_a")
     prof = client.get(f"{P}/me/profile").json()
-    industry = [x for x in prof["facts"] if x["name"] == "industry"][0]
+    industry = next(x for x in prof["facts"] if x["name"] == "industry")
     assert industry["value"] == "C3912" and industry["source_kind"] == "dataset"
 
 

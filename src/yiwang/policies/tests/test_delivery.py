@@ -150,7 +150,7 @@ def test_for_enterprise_outcomes_and_reasons(gw, orgs):
     assert big.outcome == "not_eligible"
     assert [x["id"] for x in big.failed] == ["revenue"]
     assert big.failed[0]["fact"].startswith("revenue@FY")
-    ok = [m for m in found.values() if m.outcome == "eligible"][0]
+    ok = next(m for m in found.values() if m.outcome == "eligible")
     assert ok.amount == 8.0 and ok.deadline is not None and ok.explanation
     maybe = matching.for_enterprise(orgs["unknown"])[0]
     assert maybe.outcome == "possibly"

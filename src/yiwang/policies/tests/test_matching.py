@@ -131,6 +131,8 @@ def test_for_enterprise_and_for_item_agree(gw, items, specs):
                 if m.verdict != "fail":
                     a, b = m.amount, s.amounts.get(org.pk)
                     assert (a is None and b is None) or abs(a - b) < 1e-9, (k, a, b)
-        total = sum(b.counts["pass"] + b.counts["unknown"] + b.counts["fail"] for b in bulk.values())
+        total = sum(
+            b.counts["pass"] + b.counts["unknown"] + b.counts["fail"] for b in bulk.values()
+        )
         assert total == len(orgs) * len(items)
         transaction.set_rollback(True)
