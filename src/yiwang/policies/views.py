@@ -273,9 +273,11 @@ def deadlines(request: HttpRequest) -> HttpResponse:
     opening = list(qs.filter(opens_on__gte=first, opens_on__lte=last).order_by("opens_on"))
     by_day: dict[int, dict[str, list[PolicyItem]]] = {}
     for it in closing:
-        by_day.setdefault(it.closes_on.day, {"close": [], "open": []})["close"].append(it)
+        if it.closes_on is not None:
+            by_day.setdefault(it.closes_on.day, {"close": [], "open": []})["close"].append(it)
     for it in opening:
-        by_day.setdefault(it.opens_on.day, {"close": [], "open": []})["open"].append(it)
+        if it.opens_on is not None:
+            by_day.setdefault(it.opens_on.day, {"close": [], "open": []})["open"].append(it)
     weeks = [
         [
             {
@@ -611,7 +613,7 @@ def document_new(request: AuthedRequest) -> HttpResponse:
     return render(request, "policies/document_form.html", ctx)
 
 
-EMPTY_RULE = {"when": {"all": []}}
+EMPTY_RULE: dict[str, Any] = {"when": {"all": []}}
 
 
 def _starter_rule(doc: PolicyDocument) -> dict[str, Any]:
@@ -652,7 +654,7 @@ def item_new(request: AuthedRequest, document_id: int) -> HttpResponse:
         if dept is None:
             errors.setdefault("department", []).append(_("Choose a department."))
         try:
-            if errors:
+            if errors or dept is None:
                 raise ValidationFailed(fields=errors)
             item = actions.create_item(
                 request.user,

@@ -19,8 +19,13 @@
 
   // A preview whose rule does not check answers 422 with the problems: show them.
   document.addEventListener("htmx:beforeSwap", function (evt) {
-    var elt = evt.detail.elt;
-    if (evt.detail.xhr.status === 422 && elt && elt.hasAttribute("data-swap-errors")) {
+    var d = evt.detail;
+    var marked = [d.elt, d.target, evt.target, d.requestConfig && d.requestConfig.elt].some(
+      function (el) {
+        return el && el.hasAttribute && el.hasAttribute("data-swap-errors");
+      }
+    );
+    if (d.xhr && d.xhr.status === 422 && marked) {
       evt.detail.shouldSwap = true;
       evt.detail.isError = false;
     }
