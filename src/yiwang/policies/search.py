@@ -24,7 +24,7 @@ import unicodedata
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from functools import cache
+from functools import cache, lru_cache
 from typing import Any
 
 import jieba
@@ -108,8 +108,15 @@ def _keep(tok: str) -> bool:
 
 def tokens(text: str) -> list[str]:
     """The index terms of ``text``: canonical words and, for long words, their parts."""
+    return list(_tokens(text or ""))
+
+
+@lru_cache(maxsize=20_000)
+def _tokens(text: str) -> tuple[str, ...]:
+    # Cached by text: a rebuild after one change segments only the changed texts (the items
+    # of one document share its articles, which are segmented once).
     tk = _tokenizer()
-    return [t.strip() for t in tk.cut_for_search(normalise(text)) if _keep(t)]
+    return tuple(t.strip() for t in tk.cut_for_search(normalise(text)) if _keep(t))
 
 
 def query_terms(query: str) -> list[str]:
