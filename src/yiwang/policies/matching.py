@@ -18,6 +18,7 @@ import datetime as dt
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any
 
 from django.db.models import Q, QuerySet
@@ -54,22 +55,27 @@ def compile_rule(raw: Mapping[str, Any]) -> Rule:
     return parse_rule(dict(raw), profile.catalog())
 
 
-_CACHE: dict[int, tuple[str, Rule]] = {}
+_CACHE: dict[tuple[int, str], tuple[str, Rule]] = {}
+FROZEN = ("published", "superseded")
 
 
 def rule_of(version: PolicyItemVersion) -> Rule:
-    """The parsed rule of a stored version (cached per version and rule text)."""
+    """The parsed rule of a stored version, cached per version (and per rule text while it
+    is a draft; a published rule never changes)."""
     import json
 
-    text = json.dumps(version.rule, sort_keys=True, ensure_ascii=False)
-    hit = _CACHE.get(version.pk) if version.pk else None
-    if hit is not None and hit[0] == text:
+    if not version.pk:
+        return compile_rule(version.rule)
+    key = (version.pk, str(version.created_at))
+    frozen = version.status in FROZEN
+    text = "" if frozen else json.dumps(version.rule, sort_keys=True)
+    hit = _CACHE.get(key)
+    if hit is not None and (frozen or hit[0] == text):
         return hit[1]
     rule = compile_rule(version.rule)
-    if version.pk:
-        if len(_CACHE) > 4096:
-            _CACHE.clear()
-        _CACHE[version.pk] = (text, rule)
+    if len(_CACHE) > 4096:
+        _CACHE.clear()
+    _CACHE[key] = (text, rule)
     return rule
 
 
@@ -100,8 +106,13 @@ class ItemMatch:
     missing: list[dict[str, Any]]  # unknown atoms with the facts that would settle them
     failed: list[dict[str, Any]]
     reasons: list[str]  # labels of the atoms that explain the verdict
-    explanation: str
     evaluation: Evaluation = field(repr=False)
+    lang: str = "zh"
+
+    @cached_property
+    def explanation(self) -> str:
+        """The evaluation trace as text (built when first read)."""
+        return self.evaluation.explain("en" if self.lang.startswith("en") else "zh")
 
     @property
     def facts_to_provide(self) -> list[str]:
@@ -177,8 +188,8 @@ def _item_match(item: PolicyItem, ev: Evaluation, lang: str) -> ItemMatch:
         missing=missing,
         failed=failed,
         reasons=_labels(ev, lang),
-        explanation=ev.explain("en" if en else "zh"),
         evaluation=ev,
+        lang=lang,
     )
 
 
@@ -269,15 +280,21 @@ class ItemMatchSummary:
 
 
 def _sweep(rule: Rule, orgs: list[Organisation], as_of: dt.date) -> Any:
-    from yiwang.rules import polars_backend, vector
+    import polars as pl
+
+    from yiwang.rules import vector
+    from yiwang.rules.catalog import key_of_column
     from yiwang.rules.lower import columns
+    from yiwang.rules.polars_backend import POLARS_TYPES
 
     cols = columns(rule, as_of)
-    raws = profile.bulk_raw_facts(orgs, as_of=None)
-    cat = profile.catalog()
-    rows = [polars_backend.row_of(cat.normalize(r, as_of, strict=False)) for r in raws]
-    df = polars_backend.frame(rows, cols, ids=[o.pk for o in orgs])
-    fa = vector.FactArrays.from_polars(df)
+    values = profile.fact_columns(orgs, [key_of_column(c) for c in cols])
+    data: dict[str, Any] = {"entity_id": [o.pk for o in orgs]}
+    schema: dict[str, Any] = {"entity_id": pl.Int64}
+    for col, t in cols.items():
+        data[col] = values.get(key_of_column(col), [None] * len(orgs))
+        schema[col] = POLARS_TYPES[t]
+    fa = vector.FactArrays.from_polars(pl.DataFrame(data, schema=schema))
     return vector.sweep([rule], fa, as_of, amounts=True)
 
 

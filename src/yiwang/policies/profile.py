@@ -275,3 +275,59 @@ def clean_fact(name: str, value: Any, period: str = "") -> tuple[str, str, Any]:
         raise FactError([Problem(key, "a value is required", fact=name)])
     stored: Any = typed.isoformat() if isinstance(typed, dt.date) else typed
     return name, period, stored
+
+
+def fact_columns(
+    orgs: list[Organisation], keys: Iterable[str], *, as_of: dt.date | None = None
+) -> dict[str, list[Any]]:
+    """Typed values of the given absolute fact keys for many organisations, column by column
+    (aligned with ``orgs``; None where unknown), with the same precedence as ``facts_for``.
+
+    Reads only the fact rows the keys need, as plain tuples: the bulk path's fact table.
+    """
+    cat = catalog()
+    wanted = [k for k in dict.fromkeys(keys) if k.partition("@")[0] in cat.facts]
+    n = len(orgs)
+    cols: dict[str, list[Any]] = {k: [None] * n for k in wanted}
+    if not wanted or not orgs:
+        return cols
+    if any(k in REGISTRY_FACTS for k in wanted):
+        for i, o in enumerate(orgs):
+            for k, v in registry_values(o).items():
+                col = cols.get(k)
+                if col is not None:
+                    col[i] = v
+    index = {o.pk: i for i, o in enumerate(orgs)}
+    names = {k.partition("@")[0] for k in wanted}
+    declared: list[tuple[int, str, Any]] = []
+    ids = list(index)
+    for start in range(0, len(ids), 5000):
+        qs = EnterpriseFact.objects.filter(
+            organisation_id__in=ids[start : start + 5000], name__in=names
+        )
+        if as_of is not None:
+            qs = qs.filter(as_of__lte=as_of)
+        for oid, name, period, value, kind in qs.values_list(
+            "organisation_id", "name", "period", "value", "source_kind"
+        ):
+            if value is None:
+                continue
+            col = cols.get(fact_key(name, period))
+            if col is None:
+                continue
+            if kind == SourceKind.SELF_DECLARED:
+                declared.append((index[oid], fact_key(name, period), value))
+            else:
+                col[index[oid]] = value
+    for i, key, value in declared:
+        if cols[key][i] is None:
+            cols[key][i] = value
+    for key, col in cols.items():
+        spec = cat.facts[key.partition("@")[0]]
+        for i, v in enumerate(col):
+            if v is not None:
+                try:
+                    col[i] = coerce_value(spec, v)
+                except (TypeError, ValueError):
+                    col[i] = None  # stored values are checked on write; never guess
+    return cols
