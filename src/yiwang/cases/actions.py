@@ -468,6 +468,7 @@ def do_transition_case(
 
 
 _PUBLIC = {
+    "close_review",
     "accept",
     "reject",
     "dispatch",
@@ -666,7 +667,15 @@ def _h_reopen(case: Case, *, now: dt.datetime, **kw: Any) -> None:
     sla.start_clock(case, "dispatch", now)
 
 
+def _h_close_review(case: Case, *, detail: dict[str, Any], **kw: Any) -> None:
+    """The centre reviewed a dissatisfied rating or a "still broken" answer and keeps the
+    case closed (the alternative is ``reopen``)."""
+    case.under_review = False
+    detail["decision"] = "keep_closed"
+
+
 _HANDLERS: dict[str, Any] = {
+    "close_review": _h_close_review,
     "accept": _h_accept,
     "reject": _h_close,
     "dispatch": _h_dispatch,
@@ -687,11 +696,17 @@ _HANDLERS: dict[str, Any] = {
 
 
 # --- Rating -----------------------------------------------------------------------------------
-def do_rate_case(*, actor: User, case_id: int, rating: int, comment: str = "") -> Case:
-    """The reporter rates a closed case (好差评); 不满意 or worse sends it to review."""
+def do_rate_case(
+    *, actor: User, case_id: int, rating: int, comment: str = "", reopen: bool = False
+) -> Case:
+    """The reporter rates a closed case (好差评). 不满意 or worse sends it to review by the
+    centre, which reopens it (``reopen``) or keeps it closed (``close_review``); with
+    ``reopen`` the reporter asks for it to be reopened, and says so to the centre."""
     errors = Errors()
     if rating not in Rating.values:
         errors.add("rating", _("Rate from 1 (very dissatisfied) to 5 (very satisfied)."))
+    elif reopen and rating > Rating.DISSATISFIED:
+        errors.add("reopen", _("Ask to reopen with a dissatisfied rating."))
     comment = (comment or "").strip()
     if len(comment) > 1000:
         errors.add("comment", _("At most 1000 characters."))
@@ -715,20 +730,65 @@ def do_rate_case(*, actor: User, case_id: int, rating: int, comment: str = "") -
             transition="rate",
             from_state="closed",
             note=comment,
-            detail={"rating": rating},
+            detail={"rating": rating, "reopen_requested": reopen},
         )
-        audit.record("cases.rate", actor=actor, obj=case, detail={"rating": rating})
+        audit.record(
+            "cases.rate", actor=actor, obj=case, detail={"rating": rating, "reopen": reopen}
+        )
         if case.under_review:
+            text = (
+                _("Case #%(id)s: the reporter is dissatisfied and asks to reopen it.")
+                if reopen
+                else _("Case #%(id)s was rated dissatisfied: review it.")
+            )
             _notify(
                 case,
                 "review",
-                _("Case #%(id)s was rated dissatisfied: review it.") % {"id": case.pk},
+                text % {"id": case.pk},
                 reporter=False,
                 department=_centre(case),
                 role=Role.OPERATOR,
             )
         events.publish("cases.changed", {"case_id": case.pk, "transition": "rate"})
     return case
+
+
+# --- The reporter's inbox and settings -------------------------------------------------------
+def do_mark_messages_read(*, actor: User, ids: list[int] | None = None) -> int:
+    """Mark the actor's own in-app messages read (``ids``, or all when ``None``).
+    Messages to a department are shared by its members and are not marked by one of them."""
+    if not actor.is_authenticated:
+        raise Forbidden()
+    qs = Message.objects.filter(recipient=actor, read_at__isnull=True)
+    if ids is not None:
+        qs = qs.filter(pk__in=[int(i) for i in ids])
+    with transaction.atomic():
+        n = qs.update(read_at=timezone.now())
+        if n:
+            audit.record(
+                "cases.messages_read", actor=actor, detail={"count": n, "all": ids is None}
+            )
+    return n
+
+
+def do_set_reporter_settings(*, actor: User, notify_opt_out: bool) -> Any:
+    """A reporter's choice: email and SMS about their reports, or in-app messages only."""
+    from yiwang.cases.models import ReporterSettings
+
+    if not actor.is_authenticated or actor.role not in CHANNELS_BY_ROLE:
+        raise Forbidden()
+    with transaction.atomic():
+        row, _created = ReporterSettings.objects.select_for_update().get_or_create(user=actor)
+        if row.notify_opt_out != notify_opt_out:
+            row.notify_opt_out = notify_opt_out
+            row.save()
+            audit.record(
+                "cases.reporter_settings",
+                actor=actor,
+                obj=row,
+                detail={"notify_opt_out": notify_opt_out},
+            )
+    return row
 
 
 # --- The deadline sweep -----------------------------------------------------------------------

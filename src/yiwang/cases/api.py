@@ -23,7 +23,10 @@ from yiwang.cases.schemas import (
     EventOut,
     FollowUpIn,
     MessageOut,
+    MessagesReadIn,
+    MessagesReadOut,
     RatingIn,
+    ReporterSettingsIO,
     StatOut,
     TransitionIn,
 )
@@ -255,6 +258,35 @@ def my_messages(request: AuthedRequest) -> Any:
     return selectors.messages_for(request.user)
 
 
+@router.post(
+    "/messages/read",
+    response={200: MessagesReadOut, **ERRORS},
+    summary="Mark my in-app messages read (the given ids, or all)",
+)
+def mark_messages_read(request: AuthedRequest, payload: MessagesReadIn) -> Any:
+    n = actions.do_mark_messages_read(actor=request.user, ids=payload.ids)
+    return {"marked": n, "unread": selectors.unread_count(request.user)}
+
+
+@router.get(
+    "/settings",
+    response={200: ReporterSettingsIO, **ERRORS},
+    summary="My reporter settings (email/SMS opt-out)",
+)
+def get_reporter_settings(request: AuthedRequest) -> Any:
+    return selectors.reporter_settings(request.user)
+
+
+@router.put(
+    "/settings",
+    response={200: ReporterSettingsIO, **ERRORS},
+    summary="Opt out of (or back into) email and SMS about my reports",
+)
+def put_reporter_settings(request: AuthedRequest, payload: ReporterSettingsIO) -> Any:
+    actions.do_set_reporter_settings(actor=request.user, notify_opt_out=payload.notify_opt_out)
+    return selectors.reporter_settings(request.user)
+
+
 @router.get("/{case_id}", response={200: CaseOut, **ERRORS})
 def get_case(request: AuthedRequest, case_id: int) -> Any:
     case = selectors.access_case(request.user, case_id)
@@ -327,7 +359,11 @@ def transition_with_photos(request: AuthedRequest, case_id: int) -> Any:
 @router.post("/{case_id}/rating", response={200: CaseOut, **ERRORS}, summary="Rate a closed case")
 def rate(request: AuthedRequest, case_id: int, payload: RatingIn) -> Any:
     case = actions.do_rate_case(
-        actor=request.user, case_id=case_id, rating=payload.rating, comment=payload.comment
+        actor=request.user,
+        case_id=case_id,
+        rating=payload.rating,
+        comment=payload.comment,
+        reopen=payload.reopen,
     )
     return selectors.case_view(request.user, case)
 

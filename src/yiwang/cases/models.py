@@ -376,3 +376,21 @@ class Open311Client(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+
+class ReporterSettings(models.Model):
+    """A reporter's own choices about their cases: ``notify_opt_out`` stops email and SMS
+    about their cases (the in-app messages stay in their inbox)."""
+
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="case_settings"
+    )
+    notify_opt_out = models.BooleanField(_("no email or SMS about my reports"), default=False)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name = _("reporter settings")
+        verbose_name_plural = _("reporter settings")
+
+    def __str__(self) -> str:
+        return str(self.user_id)

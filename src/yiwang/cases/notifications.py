@@ -72,14 +72,13 @@ class Delivery:
 
 # --- Who --------------------------------------------------------------------------------------
 def reporter_opted_out(case: Case) -> bool:
-    """Whether the reporter asked for in-app messages only.
+    """Whether the reporter asked for in-app messages only (``ReporterSettings`` on their
+    account, set on the "My reports" page)."""
+    from yiwang.cases.models import ReporterSettings
 
-    The model has no opt-out flag yet; a ``notify_opt_out`` field on the case or on the
-    reporter's account is honoured as soon as one exists.
-    """
-    if getattr(case, "notify_opt_out", False):
-        return True
-    return bool(case.reporter is not None and getattr(case.reporter, "notify_opt_out", False))
+    if case.reporter_id is None:
+        return False
+    return ReporterSettings.objects.filter(user_id=case.reporter_id, notify_opt_out=True).exists()
 
 
 def reporter_deliveries(case: Case) -> list[Delivery]:

@@ -178,6 +178,25 @@ def intake_channel(actor: User, channel: str) -> bool:
     return channel in CHANNELS_BY_ROLE.get(actor.role, ())
 
 
+def message_link(actor: User, message: Any) -> str:
+    """Where a message's case opens for this reader: "my case" for the reporter, the console
+    page for staff who can see it, nothing otherwise."""
+    from django.urls import reverse
+
+    from yiwang.accounts.roles import Cap
+
+    if message.case_id is None:
+        return ""
+    if message.case is not None and message.case.reporter_id == actor.pk:
+        return reverse("cases:my_case", kwargs={"case_id": message.case_id})
+    if (
+        actor.can(Cap.CONSOLE)
+        and selectors.list_cases_for(actor).filter(pk=message.case_id).exists()
+    ):
+        return reverse("cases:detail", kwargs={"case_id": message.case_id})
+    return ""
+
+
 def may_rate(actor: User, case: Case) -> bool:
     return case.reporter_id == actor.pk and case.state_id == "closed" and case.rating is None
 

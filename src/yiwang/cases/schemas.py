@@ -46,6 +46,20 @@ class TransitionIn(Schema):
 class RatingIn(Schema):
     rating: int = Field(..., description="1 非常不满意 … 5 非常满意")
     comment: str = ""
+    reopen: bool = Field(False, description="With a rating of 1 or 2: ask the centre to reopen")
+
+
+class MessagesReadIn(Schema):
+    ids: list[int] | None = Field(None, description="The messages to mark read; none: all")
+
+
+class MessagesReadOut(Schema):
+    marked: int
+    unread: int
+
+
+class ReporterSettingsIO(Schema):
+    notify_opt_out: bool = Field(..., description="No email or SMS about my reports")
 
 
 class CategoryOut(Schema):

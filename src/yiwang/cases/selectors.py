@@ -113,6 +113,20 @@ def messages_for(actor: User) -> QuerySet[Message]:
     return Message.objects.filter(q).select_related("case")
 
 
+def unread_count(actor: User) -> int:
+    """The actor's own unread messages (department messages are shared and not counted)."""
+    if not actor.is_authenticated:
+        return 0
+    return Message.objects.filter(recipient=actor, read_at__isnull=True).count()
+
+
+def reporter_settings(actor: User) -> dict[str, bool]:
+    from yiwang.cases.models import ReporterSettings
+
+    row = ReporterSettings.objects.filter(user_id=actor.pk).first()
+    return {"notify_opt_out": bool(row and row.notify_opt_out)}
+
+
 # --- Duplicates -------------------------------------------------------------------------------
 EARTH_M = 6_371_008.8
 

@@ -20,4 +20,8 @@ urlpatterns = [
     path("mine/", views.my_cases, name="mine"),
     path("mine/<int:case_id>/", views.my_case, name="my_case"),
     path("mine/<int:case_id>/rate/", views.my_case_rate, name="rate"),
+    path("mine/<int:case_id>/follow-up/", views.my_case_follow_up, name="follow_up"),
+    path("mine/settings/", views.my_settings, name="my_settings"),
+    path("messages/", views.inbox, name="messages"),
+    path("messages/read/", views.inbox_read, name="messages_read"),
 ]

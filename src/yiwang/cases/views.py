@@ -289,11 +289,33 @@ def my_cases(request: AuthedRequest) -> HttpResponse:
     page = Paginator(qs.order_by("-created_at", "-pk"), pages.PAGE_SIZE).get_page(
         request.GET.get("page")
     )
-    return render(request, "cases/mine.html", {"page": page})
+    ctx = {
+        "page": page,
+        "settings": selectors.reporter_settings(request.user),
+        "unread": selectors.unread_count(request.user),
+    }
+    return render(request, "cases/mine.html", ctx)
+
+
+@require_POST
+@requires(Cap.PORTAL)
+def my_settings(request: AuthedRequest) -> HttpResponse:
+    opt_out = request.POST.get("notify_opt_out") == "1"
+    actions.do_set_reporter_settings(actor=request.user, notify_opt_out=opt_out)
+    messages.success(
+        request,
+        _("You will get in-app messages only.")
+        if opt_out
+        else _("You will get email and SMS about your reports again."),
+    )
+    return redirect("cases:mine")
 
 
 def _my_case_context(request: AuthedRequest, case: Any, **extra: Any) -> dict[str, Any]:
+    from yiwang.cases.followup import pending_question
+
     return {
+        "follow_up": pending_question(case),
         "case": case,
         "c": selectors.case_view(request.user, case),
         "steps": pages.milestones(case),
@@ -327,6 +349,7 @@ def my_case_rate(request: AuthedRequest, case_id: int) -> HttpResponse:
             case_id=case.pk,
             rating=rating if rating is not None else 0,
             comment=request.POST.get("comment", ""),
+            reopen=request.POST.get("reopen") == "1",
         )
     except ValidationFailed as exc:
         ctx = _my_case_context(request, case, form=request.POST, errors=exc.fields)
@@ -338,3 +361,63 @@ def my_case_rate(request: AuthedRequest, case_id: int) -> HttpResponse:
         return redirect("cases:my_case", case_id=case.pk)
     messages.success(request, _("Thank you for your rating."))
     return redirect("cases:my_case", case_id=case.pk)
+
+
+@require_POST
+@requires(Cap.PORTAL)
+def my_case_follow_up(request: AuthedRequest, case_id: int) -> HttpResponse:
+    """The reporter's answer to the four-week "still fixed?" question."""
+    from yiwang.cases.followup import do_answer_follow_up
+
+    case = _access(request, case_id)
+    if case.reporter_id != request.user.pk:
+        raise Http404()
+    answer = request.POST.get("still_fixed", "")
+    if answer not in {"yes", "no"}:
+        ctx = _my_case_context(request, case, fu_errors={"still_fixed": [_("Answer yes or no.")]})
+        return render(request, "cases/my_case.html", ctx, status=422)
+    try:
+        do_answer_follow_up(
+            actor=request.user,
+            case_id=case.pk,
+            still_fixed=answer == "yes",
+            note=request.POST.get("note", ""),
+        )
+    except ValidationFailed as exc:
+        ctx = _my_case_context(request, case, fu_errors=exc.fields)
+        return render(request, "cases/my_case.html", ctx, status=422)
+    messages.success(
+        request,
+        _("Thank you: glad it is still fixed.")
+        if answer == "yes"
+        else _("Thank you: the centre will review the case and may reopen it."),
+    )
+    return redirect("cases:my_case", case_id=case.pk)
+
+
+# --- In-app messages --------------------------------------------------------------------------
+@login_required
+def inbox(request: AuthedRequest) -> HttpResponse:
+    """My in-app messages (and my department's, for staff), newest first; unread marked."""
+    qs = selectors.messages_for(request.user)
+    page = Paginator(qs, pages.PAGE_SIZE).get_page(request.GET.get("page"))
+    rows = [
+        {
+            "m": m,
+            "unread": m.read_at is None and m.recipient_id == request.user.pk,
+            "own": m.recipient_id == request.user.pk,
+            "link": pages.message_link(request.user, m),
+        }
+        for m in page
+    ]
+    ctx = {"page": page, "rows": rows, "unread": selectors.unread_count(request.user)}
+    return render(request, "cases/messages.html", ctx)
+
+
+@require_POST
+@login_required
+def inbox_read(request: AuthedRequest) -> HttpResponse:
+    raw = request.POST.get("id", "")
+    ids = None if raw == "all" else [i for i in [_int_or_none(raw)] if i is not None]
+    actions.do_mark_messages_read(actor=request.user, ids=ids)
+    return redirect("cases:messages")

@@ -136,6 +136,15 @@ TRANSITIONS: dict[str, Transition] = {
             "centre",
             True,
         ),
+        Transition(
+            "close_review",
+            _("Keep closed (review done)"),
+            "复核维持结案",
+            ("closed", "rated"),
+            None,
+            "centre",
+            True,
+        ),
         Transition("rate", _("Rate"), "评价", ("closed",), "rated", "reporter"),
     )
 }
@@ -190,6 +199,8 @@ def allowed_transitions(actor: User, case: object) -> list[Transition]:
         if t.code in {"approve_extension", "deny_extension"} and not pending:
             continue
         if t.code == "request_extension" and pending:
+            continue
+        if t.code == "close_review" and not case.under_review:  # type: ignore[attr-defined]
             continue
         out.append(t)
     return out

@@ -211,6 +211,51 @@ _page(
 )
 
 
+register(
+    EndpointCase(
+        "POST",
+        "/api/v1/cases/messages/read",
+        in_scope=lambda w: Probe("resident_a", body={"ids": None}),
+        note="marks only the caller's own messages",
+    )
+)
+register(EndpointCase("GET", "/api/v1/cases/settings", in_scope=lambda w: Probe("resident_a")))
+register(
+    EndpointCase(
+        "PUT",
+        "/api/v1/cases/settings",
+        in_scope=lambda w: Probe("resident_a", body={"notify_opt_out": True}),
+        out_of_scope=lambda w: Probe("sysadmin_a", body={"notify_opt_out": True}, expect=403),
+        note="the reporter's own email/SMS opt-out; roles that do not report have none",
+    )
+)
+_page(
+    "POST",
+    "mine/{case_id}/follow-up/",
+    lambda w: Probe("resident_a", {"case_id": _c(w)}, body={"still_fixed": "yes"}, expect=302),
+    lambda w: Probe("resident_b", {"case_id": _c(w)}, body={"still_fixed": "yes"}, expect=404),
+    note="no question is open on the world's case: the reporter is sent back with a message",
+)
+_page(
+    "POST",
+    "mine/settings/",
+    lambda w: Probe("resident_a", body={"notify_opt_out": "1"}, expect=302),
+    lambda w: Probe("operator_a", body={"notify_opt_out": "1"}, expect=404),
+)
+_page(
+    "GET",
+    "messages/",
+    lambda w: Probe("resident_a"),
+    note="everyone's own inbox (and their department's messages)",
+)
+_page(
+    "POST",
+    "messages/read/",
+    lambda w: Probe("resident_a", body={"id": "all"}, expect=302),
+    note="marks only the caller's own messages",
+)
+
+
 def _photo(w: Any) -> dict[str, Any]:
     """A stored photo on the world's case a (added the first time it is asked for)."""
     from yiwang.cases import photos

@@ -138,9 +138,16 @@ def test_reporter_without_an_account_gets_the_public_steps(cw, outbox, run):
 
 
 def test_opted_out_reporter_gets_in_app_messages_only(cw):
+    from yiwang.cases.actions import do_set_reporter_settings
+    from yiwang.cases.models import Message
+
     case = report(cw)
-    case.notify_opt_out = True
+    assert notifications.reporter_deliveries(case) != []
+    do_set_reporter_settings(actor=cw.users["resident_a"], notify_opt_out=True)
     assert notifications.reporter_deliveries(case) == []
+    assert Message.objects.filter(recipient=cw.users["resident_a"], case=case).exists()
+    do_set_reporter_settings(actor=cw.users["resident_a"], notify_opt_out=False)
+    assert notifications.reporter_deliveries(case) != []
 
 
 def test_personal_data_reads_are_audited_without_the_values(cw, outbox, run):
