@@ -337,3 +337,20 @@ def test_new_document_and_item_forms(client, pw):
     resp = client.post(f"/policies/console/documents/{doc_id}/items/new/", form)
     assert resp.status_code == 302
     assert PolicyItem.objects.get(code=form["code"]).status == "draft"
+
+
+def test_pages_render_in_english_too(client, pw):
+    from django.conf import settings
+
+    client.cookies[settings.LANGUAGE_COOKIE_NAME] = "en"
+    item = pw.extra["pol_item_a"]
+    html = client.get(f"/policies/items/{item.pk}/").content.decode()
+    assert "Conditions" in html and "Application window" in html
+    html = client.post("/policies/calculator/", {"area": "330106", "industry": "C39"}).content
+    assert "Possibly eligible" in html.decode()
+    login(client, pw, "enterprise_a")
+    client.cookies[settings.LANGUAGE_COOKIE_NAME] = "en"
+    html = client.get("/policies/mine/profile/").content.decode()
+    assert "operating revenue" in html  # the catalog's English label
+    html = client.get("/policies/mine/").content.decode()
+    assert "Why it matches:" in html
