@@ -30,11 +30,16 @@ GIVEN = "伟芳娜秀英敏静丽强磊军洋勇艳杰娟涛明超兰霞平刚�
 DAYS = 365 * 80
 
 
-def _cpu_seconds() -> float:
-    """CPU time of this process and its finished children (the import's worker processes)."""
+def _cpu_split() -> tuple[float, float]:
+    """CPU time of this process, and of its finished children (the import's workers)."""
     me = resource.getrusage(resource.RUSAGE_SELF)
     kids = resource.getrusage(resource.RUSAGE_CHILDREN)
-    return me.ru_utime + me.ru_stime + kids.ru_utime + kids.ru_stime
+    return me.ru_utime + me.ru_stime, kids.ru_utime + kids.ru_stime
+
+
+def _cpu_seconds() -> float:
+    """CPU time of this process and its finished children (the import's worker processes)."""
+    return sum(_cpu_split())
 
 
 def _workers() -> int | None:
@@ -42,6 +47,12 @@ def _workers() -> int | None:
     default: the import's own default."""
     raw = os.environ.get("YIWANG_BENCH_IMPORT_WORKERS", "")
     return int(raw) if raw else None
+
+
+def _batch_size() -> int:
+    """``YIWANG_BENCH_IMPORT_BATCH`` (rows per transaction); default: the import's own."""
+    raw = os.environ.get("YIWANG_BENCH_IMPORT_BATCH", "")
+    return int(raw) if raw else 5000
 
 
 def _peak_rss_mb() -> float:
@@ -117,21 +128,30 @@ def _one(path: Path, report: Path) -> dict[str, Any]:
             log(f"  {p.rows:,}/{p.estimated:,} rows, {p.rows / max(p.elapsed, 1e-9):,.0f} rows/s")
 
     workers = _workers()
-    cpu0 = _cpu_seconds()
+    me0, kids0 = _cpu_split()
     t0 = time.perf_counter()
     result = jobs.do_run_import_job(
-        job_id=job.pk, on_progress=progress, report_path=report, workers=workers
+        job_id=job.pk,
+        on_progress=progress,
+        report_path=report,
+        workers=workers,
+        batch_size=_batch_size(),
     )
     seconds = time.perf_counter() - t0
-    cpu = _cpu_seconds() - cpu0
+    me1, kids1 = _cpu_split()
+    cpu = me1 - me0 + kids1 - kids0
     assert result is not None
     return {
         "rows": result.rows,
         "workers": jobs.default_workers() if workers is None else workers,
+        "batch_size": _batch_size(),
         "seconds": round(seconds, 3),
         "rows_per_s": round(result.rows / seconds, 1),
         "cpu_seconds": round(cpu, 3),
         "rows_per_cpu_s": round(result.rows / cpu, 1) if cpu else None,
+        # per row: the importing process (database writes) and the worker processes
+        "cpu_us_per_row_importer": round((me1 - me0) / max(result.rows, 1) * 1e6, 1),
+        "cpu_us_per_row_workers": round((kids1 - kids0) / max(result.rows, 1) * 1e6, 1),
         **result.counts,
         "peak_rss_mb_after": round(_peak_rss_mb(), 1),
     }

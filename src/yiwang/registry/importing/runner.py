@@ -371,6 +371,7 @@ class Importer:
         compare = self.handler.compare
         hist = self.history_fields
         need_old_phone: list[Item] = []
+        rest_of: dict[tuple[str, ...], list[str]] = {}  # history fields a worker left out
         for it in items:
             if it.errors:
                 it.status = "refused"
@@ -382,14 +383,12 @@ class Importer:
                 self.handler.fill_new(it)
                 show = self.show
                 if it.history_json is not None:  # prepared by a worker: add the rest
-                    done = it.shown
+                    rest = rest_of.get(it.shown)
+                    if rest is None:
+                        rest = rest_of[it.shown] = [f for f in hist if f not in it.shown]
                     it.history_json = splice_json(
                         it.history_json,
-                        [
-                            (f, [None, show[f](v[f])])
-                            for f in hist
-                            if f not in done and f in v and v[f] is not None
-                        ],
+                        [(f, [None, show[f](v[f])]) for f in rest if v.get(f) is not None],
                     )
                 else:
                     it.changes = {
