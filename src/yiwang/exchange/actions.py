@@ -15,7 +15,6 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.db import transaction
-from django.db.models import Case, F, Q, Value, When
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -611,10 +610,29 @@ def _mask(value: Any, kind: str) -> Any:
     return text[:1] + "*" * max(len(text) - 1, 1)
 
 
-def _serve(
-    caller: Caller, ds: Dataset | None, subject: str, fields: list[str], purpose: str, case: str
-) -> tuple[Grant, dict[str, Any], list[str]]:
-    """Decide and answer one message, or raise ``Refused`` with the reason."""
+def _grants_and_dataset(caller: Caller, dataset_code: str) -> tuple[list[Grant], Dataset | None]:
+    """The caller's decided grants on the dataset, and the dataset (one query when granted)."""
+    grants: list[Grant] = []
+    if caller.department is not None:
+        grants = list(
+            Grant.objects.select_related("dataset")
+            .filter(dataset__code=dataset_code, requester=caller.department)
+            .exclude(status=GrantStatus.REQUESTED)
+        )
+    ds = grants[0].dataset if grants else Dataset.objects.filter(code=dataset_code).first()
+    return grants, ds
+
+
+def _decide(
+    caller: Caller,
+    ds: Dataset | None,
+    grants: list[Grant],
+    subject: str,
+    fields: list[str],
+    purpose: str,
+    case: str,
+) -> tuple[Grant, dict[str, Any]]:
+    """Decide and answer one message (all but the quota), or raise ``Refused``."""
     if caller.department is None:
         raise Refused(_("The caller belongs to no department."))
     if caller.user is not None and not caller.user.can(Cap.DATA_CATALOG):
@@ -638,14 +656,9 @@ def _serve(
         )
     if ds is None:
         raise Refused(_("No such service."), result=ExchangeResult.NOT_FOUND, status=404)
-    today = timezone.localdate()
-    grants = list(
-        Grant.objects.filter(dataset=ds, requester=caller.department).exclude(
-            status=GrantStatus.REQUESTED
-        )
-    )
     if ds.owner_id == caller.department.pk:
         raise Refused(_("Read your own dataset through its pages, not the exchange."))
+    today = timezone.localdate()
     live = [
         g
         for g in grants
@@ -674,33 +687,6 @@ def _serve(
             fields={"fields": [_("not granted")]},
         )
     grant = covering[0]
-    # Quota (per day) and rate (per minute) in one conditional UPDATE each: atomic under load.
-    minute = int(timezone.now().timestamp() // 60)
-    ok = (
-        Grant.objects.filter(pk=grant.pk)
-        .filter(Q(calls_day=today, calls_today__lt=F("daily_quota")) | ~Q(calls_day=today))
-        .filter(
-            Q(calls_minute=minute, calls_this_minute__lt=F("rate_per_minute"))
-            | ~Q(calls_minute=minute)
-        )
-        .update(
-            calls_today=Case(When(calls_day=today, then=F("calls_today") + 1), default=Value(1)),
-            calls_day=today,
-            calls_this_minute=Case(
-                When(calls_minute=minute, then=F("calls_this_minute") + 1), default=Value(1)
-            ),
-            calls_minute=minute,
-            calls_total=F("calls_total") + 1,
-        )
-    )
-    if not ok:
-        g = Grant.objects.get(pk=grant.pk)
-        why = (
-            _("The daily call quota of this grant is used up.")
-            if g.calls_day == today and g.calls_today >= g.daily_quota
-            else _("Too many calls this minute; slow down.")
-        )
-        raise Refused(why, result=ExchangeResult.LIMITED, status=429, code="too_many_requests")
     sh = subject_hash(subject)
     recs = list(Record.objects.filter(dataset=ds, subject_hash=sh).order_by("id")) if sh else []
     unmasked = set(grant.unmasked_fields)
@@ -722,7 +708,41 @@ def _serve(
         "masked_fields": masked_fields,
         "records": rows,
     }
-    return grant, payload, masked_fields
+    return grant, payload
+
+
+_COUNT_SQL = (
+    "UPDATE exchange_grant SET "
+    "calls_today = CASE WHEN calls_day = %s THEN calls_today + 1 ELSE 1 END, "
+    "calls_day = %s, "
+    "calls_this_minute = CASE WHEN calls_minute = %s THEN calls_this_minute + 1 ELSE 1 END, "
+    "calls_minute = %s, "
+    "calls_total = calls_total + 1 "
+    "WHERE id = %s "
+    "AND (calls_day IS NULL OR calls_day <> %s OR calls_today < daily_quota) "
+    "AND (calls_minute <> %s OR calls_this_minute < rate_per_minute)"
+)
+
+
+def _count_call(grant: Grant) -> None:
+    """Count one call against the grant's daily quota and per-minute rate: one conditional
+    UPDATE (atomic under concurrency); ``Refused`` with 429 when either is used up."""
+    from django.db import connection
+
+    today = timezone.localdate()
+    minute = int(timezone.now().timestamp() // 60)
+    day = connection.ops.adapt_datefield_value(today)
+    with connection.cursor() as cur:
+        cur.execute(_COUNT_SQL, [day, day, minute, minute, grant.pk, day, minute])
+        ok = cur.rowcount
+    if not ok:
+        g = Grant.objects.get(pk=grant.pk)
+        why = (
+            _("The daily call quota of this grant is used up.")
+            if g.calls_day == today and g.calls_today >= g.daily_quota
+            else _("Too many calls this minute; slow down.")
+        )
+        raise Refused(why, result=ExchangeResult.LIMITED, status=429, code="too_many_requests")
 
 
 def do_exchange(
@@ -737,12 +757,13 @@ def do_exchange(
 ) -> dict[str, Any]:
     """Answer one exchange message with the granted fields (masked as granted), or refuse.
 
-    Either way one ``ExchangeLog`` row and one audit record are written together; a refusal
-    is raised after they are committed.
+    The decision and the row read happen first; then, in one short transaction, the call is
+    counted against the quota, and one ``ExchangeLog`` row and one audit record are written —
+    also for a refusal, which is raised after they are committed.
     """
     fields = [str(f) for f in (fields or [])]
     purpose, case_ref = (purpose or "").strip()[:200], (case_ref or "").strip()[:100]
-    ds = Dataset.objects.filter(code=dataset_code).first()
+    grants, ds = _grants_and_dataset(caller, dataset_code)
     sh = subject_hash(subject)
     now = timezone.now()
     request_doc = {
@@ -759,11 +780,16 @@ def do_exchange(
     refusal: Refused | None = None
     grant: Grant | None = None
     payload: dict[str, Any] = {}
+    try:
+        grant, payload = _decide(caller, ds, grants, subject, fields, purpose, case_ref)
+    except Refused as exc:
+        refusal = exc
     with transaction.atomic():
-        try:
-            grant, payload, _masked = _serve(caller, ds, subject, fields, purpose, case_ref)
-        except Refused as exc:
-            refusal = exc
+        if refusal is None and grant is not None:
+            try:
+                _count_call(grant)
+            except Refused as exc:
+                refusal = exc
         if refusal is None and not payload["records"]:
             refusal = Refused(
                 _("No record for this subject."), result=ExchangeResult.NOT_FOUND, status=404
