@@ -101,7 +101,7 @@ def territory(build: Callable[[], T]) -> T:
         with _lock:
             if _grids["index"] is index:
                 _grids["territory"] = value
-    return value  # type: ignore[no-any-return]
+    return value
 
 
 def connect() -> None:

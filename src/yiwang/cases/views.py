@@ -13,6 +13,7 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
 from django.http import Http404, HttpResponse, JsonResponse, QueryDict
+from django.http.response import HttpResponseBase
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
@@ -261,7 +262,7 @@ def territory(request: AuthedRequest) -> HttpResponse:
 
 
 @login_required
-def photo(request: AuthedRequest, case_id: int, sha256: str) -> HttpResponse:
+def photo(request: AuthedRequest, case_id: int, sha256: str) -> HttpResponseBase:
     """A photo of a case (its report or a timeline step), for those who may see the case;
     residents only the photos of the public steps."""
     from django.http import FileResponse
