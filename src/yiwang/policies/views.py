@@ -905,30 +905,15 @@ def item_matches(request: AuthedRequest, item_id: int) -> HttpResponse:
             selectors.staff_organisations(request.user).values_list("pk", flat=True)
         )
         summary.sample = [s for s in summary.sample if s["id"] in territory_orgs]
+    sections = {c: n for c, n, level, _p in calculator.industry_rows() if level == "section"}
     chart = None
     if summary is not None:
         chart = {
-            "streets": {
-                "names": [r["name"] or r["code"] or "—" for r in summary.by_street],
-                "series": [
-                    {"name": _("Eligible"), "data": [r["pass"] for r in summary.by_street]},
-                    {
-                        "name": _("Possibly eligible"),
-                        "data": [r["unknown"] for r in summary.by_street],
-                    },
-                ],
-            },
-            "industries": {
-                "names": [r["section"] or "—" for r in summary.by_industry],
-                "series": [
-                    {"name": _("Eligible"), "data": [r["pass"] for r in summary.by_industry]},
-                    {
-                        "name": _("Possibly eligible"),
-                        "data": [r["unknown"] for r in summary.by_industry],
-                    },
-                ],
-            },
+            "streets": _chart(summary.by_street, lambda r: r["name"] or r["code"] or "—"),
+            "industries": _chart(
+                summary.by_industry,
+                lambda r: f"{r['section']} {sections.get(r['section'], '')}".strip() or "—",
+            ),
         }
-    sections = {c: n for c, n, level, _p in calculator.industry_rows() if level == "section"}
     ctx = {"item": item, "summary": summary, "chart": chart, "sections": sections}
     return render(request, "policies/matches.html", ctx)

@@ -139,6 +139,12 @@ def test_officer_publishes_with_a_checker_enterprise_sees_it_calculator_works(sh
     item.refresh_from_db()
     assert item.status == "published"
     assert PolicyDelivery.objects.filter(item=item, organisation=w.extra["org"]).exists()
+    # who qualifies now, by street and industry (ECharts)
+    shell.goto(f"/policies/console/items/{item.pk}/matches/")
+    expect(page.locator('[data-testid="match-counts"] [data-count="pass"]')).to_have_text("1")
+    expect(page.locator('[data-testid="chart-streets"][data-chart-ready="true"]')).to_be_visible()
+    expect(page.locator('[data-testid="chart-industries"] svg')).to_be_visible()
+    snap(shell, "matches")
 
     # 4. The enterprise user sees it matched, with the reasons and the amount; and in the inbox.
     as_user(shell, "enterprise_a")
