@@ -31,6 +31,7 @@ from yiwang.policies.models import (
     EnterpriseFact,
     FactCorrection,
     ItemStatus,
+    PolicyAttachment,
     PolicyDelivery,
     PolicyDocument,
     PolicyItem,
@@ -295,6 +296,44 @@ def update_document(actor: Any, document: PolicyDocument, **changes: Any) -> Pol
         document.save()
         audit.record("policies.document_updated", actor=actor, obj=document, fields=changed)
     return document
+
+
+ATTACHMENT_TYPES = (".pdf", ".doc", ".docx", ".xls", ".xlsx", ".ofd", ".wps", ".txt", ".zip")
+MAX_ATTACHMENT_BYTES = 20 * 1024 * 1024
+
+
+def add_attachment(
+    actor: Any, document: PolicyDocument, *, name: str, content: bytes
+) -> PolicyAttachment:
+    """Attach a file (申报指南, 表格) to a document; its SHA-256 and size are kept."""
+    import hashlib
+
+    from django.core.files.base import ContentFile
+
+    _require(actor, Cap.POLICY_EDIT)
+    errors = Errors()
+    name = (name or "").strip().replace("/", "_").replace("\\", "_")[:200]
+    if not name:
+        errors.add("name", _("This field is required."))
+    elif not name.lower().endswith(ATTACHMENT_TYPES):
+        errors.add("file", _("Attach PDF, OFD, Word, Excel, WPS, text or ZIP files."))
+    if not content:
+        errors.add("file", _("The file is empty."))
+    elif len(content) > MAX_ATTACHMENT_BYTES:
+        errors.add("file", _("A file must be at most 20 MB."))
+    errors.raise_if_any()
+    digest = hashlib.sha256(content).hexdigest()
+    with transaction.atomic():
+        att = PolicyAttachment(document=document, name=name, sha256=digest, size=len(content))
+        att.file.save(f"{digest[:16]}-{name}", ContentFile(content), save=False)
+        att.save()
+        audit.record(
+            "policies.attachment_added",
+            actor=actor,
+            obj=document,
+            detail={"name": name, "sha256": digest, "size": len(content)},
+        )
+    return att
 
 
 # --- items --------------------------------------------------------------------------------------
@@ -915,6 +954,7 @@ def set_preference(
 
 
 __all__ = [
+    "add_attachment",
     "approve",
     "create_document",
     "create_item",

@@ -10,7 +10,9 @@ from typing import Any
 
 from django.http import HttpRequest
 from django.utils import translation
-from ninja import Router, Status
+from django.utils.translation import gettext as _
+from ninja import File, Router, Status
+from ninja.files import UploadedFile
 from ninja.pagination import paginate
 
 from yiwang.accounts.models import Department
@@ -28,6 +30,7 @@ from yiwang.policies.models import (
 )
 from yiwang.policies.profile import today
 from yiwang.policies.schemas import (
+    AttachmentOut,
     CalculatorIn,
     CorrectionIn,
     CorrectionOut,
@@ -101,6 +104,10 @@ def _document(d: PolicyDocument) -> dict[str, Any]:
         "source_url": d.source_url,
         "synthetic": d.synthetic,
     }
+
+
+def _attachment(a: Any) -> dict[str, Any]:
+    return {"id": a.pk, "name": a.name, "url": a.file.url, "sha256": a.sha256, "size": a.size}
 
 
 def _is_open(i: PolicyItem) -> bool:
@@ -251,6 +258,7 @@ def get_document(request: HttpRequest, document_id: int) -> Any:
     out = _document(d)
     out["full_text"] = d.full_text
     out["interpretation"] = d.interpretation
+    out["attachments"] = [_attachment(a) for a in d.attachments.all()]
     out["items"] = [
         _item(i) for i in selectors.items(request.user, selectors.ItemFilters(document=d.pk))
     ]
@@ -274,6 +282,23 @@ def update_document(request: HttpRequest, document_id: int, payload: DocumentPat
     d = selectors.editable_document(request.user, document_id)
     changes = payload.dict(exclude_unset=True)
     return _document(actions.update_document(request.user, d, **changes))
+
+
+@router.post(
+    "/documents/{document_id}/attachments",
+    response={201: AttachmentOut, **ERRORS},
+    summary="Attach a file (multipart field 'file') to a document",
+)
+def add_attachment(
+    request: HttpRequest,
+    document_id: int,
+    file: UploadedFile | None = File(None),  # type: ignore[type-arg]  # noqa: B008
+) -> Any:
+    d = selectors.editable_document(request.user, document_id)
+    if file is None:
+        raise ValidationFailed(fields={"file": [_("Choose a file.")]})
+    att = actions.add_attachment(request.user, d, name=file.name or "", content=file.read())
+    return Status(201, _attachment(att))
 
 
 # --- items --------------------------------------------------------------------------------------

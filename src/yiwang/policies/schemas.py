@@ -56,9 +56,18 @@ class DocumentOut(Schema):
     synthetic: bool
 
 
+class AttachmentOut(Schema):
+    id: int
+    name: str
+    url: str
+    sha256: str
+    size: int
+
+
 class DocumentDetailOut(DocumentOut):
     full_text: str
     interpretation: str
+    attachments: list[AttachmentOut]
     items: list[ItemOut]
 
 

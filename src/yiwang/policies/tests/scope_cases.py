@@ -95,6 +95,17 @@ register(
         ),
     )
 )
+register(
+    EndpointCase(
+        "POST",
+        f"{P}/documents/{{document_id}}/attachments",
+        in_scope=lambda w: Probe("dept_staff_a", {"document_id": _x(w, "pol_doc_a")}, expect=422),
+        out_of_scope=lambda w: Probe(
+            "dept_staff_b", {"document_id": _x(w, "pol_doc_a")}, expect=404
+        ),
+        note="the walker posts JSON, so the in-scope call is a field error (no file)",
+    )
+)
 register(EndpointCase("GET", f"{P}/items", in_scope=lambda w: Probe(None), public=True))
 register(
     EndpointCase(

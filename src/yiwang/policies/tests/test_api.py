@@ -192,3 +192,19 @@ def test_calculator_anonymous(client, pw):
 def test_delivery_is_once_per_item_in_world(pw):
     item, org = pw.extra["pol_item_a"], pw.extra["pol_org_a"]
     assert PolicyDelivery.objects.filter(item=item, organisation=org).count() == 1
+
+
+def test_attachment_upload(client, pw, settings, tmp_path):
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    settings.MEDIA_ROOT = tmp_path
+    doc = pw.extra["pol_doc_a"]
+    _as(client, pw, "dept_staff_a")
+    url = f"{P}/documents/{doc.pk}/attachments"
+    r = client.post(url, {"file": SimpleUploadedFile("申报指南.pdf", b"%PDF-1.4 test")})
+    assert r.status_code == 201, r.content
+    assert r.json()["size"] == 13 and len(r.json()["sha256"]) == 64
+    r = client.post(url, {"file": SimpleUploadedFile("run.exe", b"MZ")})
+    assert r.status_code == 422 and "file" in r.json()["fields"]
+    detail = client.get(f"{P}/documents/{doc.pk}").json()
+    assert [a["name"] for a in detail["attachments"]] == ["申报指南.pdf"]
