@@ -453,7 +453,9 @@ class Importer:
     def write(self, items: Sequence[Item]) -> None:
         if self.dry_run:
             return
-        now = timezone.now()
+        now: Any = timezone.now()
+        if connection.vendor == "sqlite":  # adapted once, not by sqlite3 per row
+            now = connection.ops.adapt_datetimefield_value(now)
         sealer = getattr(self.handler, "sealer", None)
         new_rows = []
         updates: list[tuple[dict[str, Any], int]] = []
