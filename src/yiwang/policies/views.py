@@ -39,7 +39,7 @@ from yiwang.policies.models import (
     Target,
     VersionStatus,
 )
-from yiwang.rules import RuleError
+from yiwang.rules import RuleError, parse_formula
 from yiwang.web.views import requires
 
 PAGE_SIZE = 20
@@ -108,17 +108,101 @@ def conditions(rule: Any, lang: str) -> dict[str, Any]:
     if rule.amount is not None:
         raw = rule.raw.get("amount") or {}
         formula = raw.get("formula") if isinstance(raw, dict) else raw
+        labels = {a.id: _label(a.label, lang) for a in rule.iter_atoms()}
         amount = {
             "label": _label(rule.amount.label, lang),
             "unit": rule.amount.unit,
             "clause": rule.amount.clause,
-            "formula": formula if isinstance(formula, str | int | float) else "",
+            "formula": formula_text(formula, lang, labels),
         }
     return {
         "when": node(rule.when),
         "bonus": [node(b) for b in rule.bonus],
         "amount": amount,
     }
+
+
+def _fact_ref_text(key: str, lang: str) -> str:
+    name, _sep, period = key.partition("@")
+    cat = profile.catalog()
+    label = cat[name].label.get(lang) if name in cat else name
+    if not period:
+        return label
+    rel = {"FY-1": ("上年度", "last year's"), "FY-2": ("前年度", "the year before last's")}
+    if period in rel:
+        zh, en = rel[period]
+        return f"{en} {label}" if lang == "en" else f"{zh}{label}"
+    return f"{label} ({period})" if lang == "en" else f"{period[2:]}年度{label}"
+
+
+def formula_text(f: Any, lang: str, labels: dict[str, str] | None = None) -> str:
+    """An amount formula (JSON or expression) as people read it."""
+    labels = labels or {}
+
+    def t(x: Any) -> str:
+        if isinstance(x, str):
+            try:
+                parsed = parse_formula(x)
+            except ValueError:
+                return x
+            return x if isinstance(parsed, str) else t(parsed)
+        if isinstance(x, bool) or x is None:
+            return ""
+        if isinstance(x, int | float):
+            return f"{x:g}"
+        if isinstance(x, list):
+            return ", ".join(t(v) for v in x)
+        if not isinstance(x, dict):
+            return ""
+        if "const" in x:
+            c = x["const"]
+            return f"{c:g}{x.get('unit') or ''}" if isinstance(c, int | float) else t(c)
+        if "fact" in x:
+            return _fact_ref_text(str(x["fact"]), lang)
+        for key, sep in (("add", " + "), ("sum", " + "), ("mul", " × "), ("product", " × ")):
+            if key in x:
+                return "(" + sep.join(t(v) for v in x[key]) + ")"
+        if "sub" in x:
+            return f"({t(x['sub'][0])} − {t(x['sub'][1])})"
+        if "div" in x:
+            return f"({t(x['div'][0])} ÷ {t(x['div'][1])})"
+        for key in ("min", "max"):
+            if key in x:
+                return f"{key}({t(x[key])})"
+        if "if" in x:
+            cond = labels.get(str(x["if"]), str(x["if"]))
+            if lang == "en":
+                return f"(if “{cond}”: {t(x.get('then'))}, else {t(x.get('else', 0))})"
+            return f"(若满足“{cond}”：{t(x.get('then'))}，否则 {t(x.get('else', 0))})"
+        if "tiers" in x:
+            tiers = x["tiers"]
+            steps = "; ".join(
+                f"≥ {t(b.get('from'))} → {t(b.get('value'))}" for b in tiers.get("brackets", [])
+            )
+            return f"{t(tiers.get('by'))}: {steps}"
+        if "progressive" in x:
+            prog = x["progressive"]
+            steps = "; ".join(
+                f"{t(b.get('from'))}+ : {t(b.get('rate'))}" for b in prog.get("brackets", [])
+            )
+            return f"{t(prog.get('by'))} ({'progressive' if lang == 'en' else '超额累进'}): {steps}"
+        return ""
+
+    out = t(f)
+    return out[1:-1] if _wrapped(out) else out
+
+
+def _wrapped(text: str) -> bool:
+    """Is the whole text one parenthesised group, "(a) + (b)" not counting?"""
+    if not (text.startswith("(") and text.endswith(")")):
+        return False
+    depth = 0
+    for i, ch in enumerate(text):
+        depth += ch == "("
+        depth -= ch == ")"
+        if depth == 0 and i < len(text) - 1:
+            return False
+    return True
 
 
 def _rule_view(version: PolicyItemVersion | None, lang: str) -> dict[str, Any] | None:

@@ -354,3 +354,16 @@ def test_pages_render_in_english_too(client, pw):
     assert "operating revenue" in html  # the catalog's English label
     html = client.get("/policies/mine/").content.decode()
     assert "Why it matches:" in html
+
+
+def test_amount_formulas_read_as_people_read_them():
+    from yiwang.policies.views import formula_text
+
+    labels = {"growth": "研发费用增长20%以上"}
+    text = formula_text("min(if(growth, 12%, 10%) * rd_expense@FY-1, 200万元)", "zh", labels)
+    assert text == "min(((若满足“研发费用增长20%以上”：12%，否则 10%) × 上年度研发费用), 200万元)"
+    assert formula_text({"const": 30, "unit": "万元"}, "zh") == "30万元"
+    en = formula_text({"mul": [{"fact": "revenue@FY-1"}, {"const": 0.01}]}, "en")
+    assert en == "last year's operating revenue × 0.01"
+    tiers = {"tiers": {"by": {"fact": "employees"}, "brackets": [{"from": 10, "value": "1万元"}]}}
+    assert formula_text(tiers, "zh") == "从业人数（社保参保）: ≥ 10 → 1万元"
