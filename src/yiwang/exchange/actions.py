@@ -125,6 +125,7 @@ def do_publish_dataset(
     subject_field: str = "",
     keywords: str = "",
     owner: Department | None = None,
+    retention_days: int | None = None,
 ) -> Dataset:
     """Publish a dataset with its Table Schema for the actor's department (or republish an
     own dataset with a new schema: the schema version goes up; rows keep their values)."""
@@ -141,6 +142,8 @@ def do_publish_dataset(
         errors.add("share_type", _("Unknown share type."))
     if frequency not in Frequency.values:
         errors.add("frequency", _("Unknown update frequency."))
+    if retention_days is not None and not 1 <= retention_days <= 36500:
+        errors.add("retention_days", _("Between 1 and 36,500 days, or none."))
     if subject_kind not in SubjectKind.values:
         errors.add("subject_kind", _("Unknown kind of data subject."))
     elements = {e.code: e for e in DataElement.objects.all()}
@@ -185,6 +188,7 @@ def do_publish_dataset(
         ds.subject_kind = subject_kind
         ds.subject_field = subject_field if subject_kind else ""
         ds.keywords = keywords.strip()[:200]
+        ds.retention_days = retention_days
         ds.save()
         audit.record(
             "exchange.dataset_published",
@@ -872,3 +876,138 @@ def do_run_quality(*, actor: User, code: str) -> Any:
 
     ds = selectors.access_owned_dataset(actor, code)
     return run_quality(ds, actor=actor)
+
+
+CORRECTION_DAYS = 15
+
+
+def do_request_correction(
+    *, actor: User, dataset_code: str, field: str, value: str, explanation: str = ""
+) -> Any:
+    """A resident or enterprise asks the owner to correct one field of their own row; the
+    request goes to the owning department with an answer-by date."""
+    from yiwang.exchange.models import CorrectionRequest
+
+    if not actor.can(Cap.PORTAL):
+        raise Forbidden()
+    hashes = selectors.own_subject_hashes(actor)
+    ds = Dataset.objects.filter(code=dataset_code).first()
+    rec = (
+        Record.objects.filter(dataset=ds, subject_hash__in=hashes).order_by("id").first()
+        if ds is not None and hashes
+        else None
+    )
+    if ds is None or rec is None:
+        raise NotFound()
+    errors = Errors()
+    if field not in ds.field_names:
+        errors.add("field", _("Not a field of this dataset."))
+    elif field in ds.primary_key:
+        errors.add("field", _("The identifying fields cannot be corrected this way."))
+    if not str(value).strip():
+        errors.add("value", _("Give the correct value."))
+    errors.raise_if_any()
+    with transaction.atomic():
+        c = CorrectionRequest.objects.create(
+            dataset=ds,
+            record=rec,
+            requester=actor,
+            field=field,
+            proposed=str(value).strip()[:2000],
+            explanation=explanation.strip()[:2000],
+            due_on=timezone.localdate() + dt.timedelta(days=CORRECTION_DAYS),
+        )
+        audit.record(
+            "exchange.correction_requested",
+            actor=actor,
+            obj=c,
+            subject_id=rec.subject_hash,
+            fields=[field],
+            detail={"dataset": ds.code, "due_on": str(c.due_on)},
+        )
+    return c
+
+
+def do_decide_correction(
+    *, actor: User, correction_id: int, accept: bool, response: str = ""
+) -> Any:
+    """The owner accepts (the row is reloaded with the value, checked against the schema and
+    versioned like any load) or rejects (with a response) a correction request."""
+    from yiwang.exchange.models import CorrectionRequest, CorrectionStatus
+
+    c = selectors.list_corrections_for(actor).filter(pk=correction_id).first()
+    if c is None:
+        raise NotFound()
+    if c.status != CorrectionStatus.OPEN:
+        raise Conflict(_("This request has been decided already."))
+    if not accept and not response.strip():
+        raise ValidationFailed(fields={"response": [_("Give the reason.")]})
+    ds = c.dataset
+    with transaction.atomic():
+        c = CorrectionRequest.objects.select_for_update().get(pk=c.pk)
+        if accept:
+            if c.record is None:
+                raise Conflict(_("The row no longer exists."))
+            row = selectors.record_values(ds, c.record)
+            row[c.field] = c.proposed
+            version = do_load_dataset(
+                actor=actor,
+                code=ds.code,
+                source="api",
+                content=[row],
+                filename=f"correction-{c.pk}",
+                dataset=ds,
+            )
+            if version.rows_rejected:
+                raise ValidationFailed(
+                    fields={
+                        "value": [
+                            _("The value does not fit the schema: %s")
+                            % "; ".join(e["message"] for e in version.errors)
+                        ]
+                    }
+                )
+            c.status = CorrectionStatus.ACCEPTED
+        else:
+            c.status = CorrectionStatus.REJECTED
+        c.decided_by, c.decided_at, c.response = actor, timezone.now(), response.strip()
+        c.save()
+        audit.record(
+            "exchange.correction_decided",
+            actor=actor,
+            obj=c,
+            fields=[c.field],
+            detail={"accepted": accept, "dataset": ds.code},
+        )
+    return c
+
+
+def purge_expired(now: dt.datetime | None = None) -> list[Any]:
+    """Delete rows of datasets with a retention period that were not updated within it; one
+    ``PurgeRun`` (the purge report) and one audit record per dataset touched."""
+    from yiwang.exchange.models import PurgeRun
+
+    now = now or timezone.now()
+    reports = []
+    for ds in Dataset.objects.filter(retention_days__isnull=False).order_by("code"):
+        assert ds.retention_days is not None
+        cutoff = now - dt.timedelta(days=ds.retention_days)
+        with transaction.atomic():
+            old = Record.objects.filter(dataset=ds, updated_at__lt=cutoff)
+            revisions = RecordRevision.objects.filter(record__in=old).count()
+            n = old.count()
+            if not n:
+                continue
+            old.delete()
+            ds.rows = Record.objects.filter(dataset=ds).count()
+            ds.save(update_fields=["rows", "updated_at"])
+            run = PurgeRun.objects.create(
+                dataset=ds, at=now, cutoff=cutoff, records_deleted=n, revisions_deleted=revisions
+            )
+            audit.record(
+                "exchange.retention_purge",
+                obj=ds,
+                detail={"records": n, "revisions": revisions, "cutoff": cutoff.isoformat()},
+            )
+        reports.append(run)
+    return reports

@@ -25,6 +25,9 @@ from yiwang.exchange.schemas import (
     ClientCreatedOut,
     ClientIn,
     ClientOut,
+    CorrectionDecisionIn,
+    CorrectionIn,
+    CorrectionOut,
     DataElementIn,
     DataElementOut,
     DatasetIn,
@@ -90,6 +93,7 @@ def publish_dataset(request: AuthedRequest, payload: DatasetIn) -> Any:
         subject_kind=payload.subject_kind,
         subject_field=payload.subject_field,
         keywords=payload.keywords,
+        retention_days=payload.retention_days,
     )
     return Status(201, ds)
 
@@ -282,3 +286,53 @@ def my_accesses(request: AuthedRequest) -> Any:
 @router.get("/me/data", response={200: dict[str, Any], **ERRORS}, summary="Export my data")
 def my_data(request: AuthedRequest) -> Any:
     return actions.do_export_own_data(actor=request.user)
+
+
+@router.get(
+    "/me/corrections", response={200: list[CorrectionOut], **ERRORS}, summary="My corrections"
+)
+def my_corrections(request: AuthedRequest) -> Any:
+    return list(selectors.list_my_corrections(request.user))
+
+
+@router.post(
+    "/me/corrections",
+    response={201: CorrectionOut, **ERRORS},
+    summary="Ask the owning department to correct my data",
+)
+def request_correction(request: AuthedRequest, payload: CorrectionIn) -> Any:
+    c = actions.do_request_correction(
+        actor=request.user,
+        dataset_code=payload.dataset,
+        field=payload.field,
+        value=payload.value,
+        explanation=payload.explanation,
+    )
+    return Status(201, c)
+
+
+@router.get(
+    "/corrections",
+    response={200: list[CorrectionOut], **ERRORS},
+    summary="Correction requests on my department's datasets",
+)
+@paginate(PageNumber)
+def list_corrections(request: AuthedRequest, status: str = "") -> Any:
+    qs = selectors.list_corrections_for(request.user)
+    return qs.filter(status=status) if status else qs
+
+
+@router.post(
+    "/corrections/{correction_id}/decision",
+    response={200: CorrectionOut, **ERRORS},
+    summary="Accept (the row is corrected) or reject a correction request",
+)
+def decide_correction(
+    request: AuthedRequest, correction_id: int, payload: CorrectionDecisionIn
+) -> Any:
+    return actions.do_decide_correction(
+        actor=request.user,
+        correction_id=correction_id,
+        accept=payload.accept,
+        response=payload.response,
+    )

@@ -104,6 +104,12 @@ class Dataset(models.Model):
     )
     subject_field = models.CharField(_("subject field"), max_length=64, blank=True)
     keywords = models.CharField(_("keywords"), max_length=200, blank=True)
+    retention_days = models.PositiveIntegerField(
+        _("retention (days)"),
+        null=True,
+        blank=True,
+        help_text=_("Rows not updated for this long are purged by the nightly job"),
+    )
     version = models.PositiveIntegerField(_("data version"), default=0)
     schema_version = models.PositiveIntegerField(_("schema version"), default=1)
     rows = models.PositiveIntegerField(_("rows"), default=0)
@@ -369,3 +375,57 @@ class QualityRun(models.Model):
 
     def __str__(self) -> str:
         return f"{self.dataset_id} {self.at:%Y-%m-%d} {self.score}"
+
+
+class CorrectionStatus(models.TextChoices):
+    OPEN = "open", _("Open")
+    ACCEPTED = "accepted", _("Corrected")
+    REJECTED = "rejected", _("Rejected")
+
+
+class CorrectionRequest(models.Model):
+    """A data subject asks the owning department to correct one field of their row."""
+
+    dataset = models.ForeignKey(Dataset, on_delete=models.CASCADE, related_name="corrections")
+    record = models.ForeignKey(
+        Record, null=True, on_delete=models.SET_NULL, related_name="corrections"
+    )
+    requester = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+"
+    )
+    field = models.CharField(_("field"), max_length=64)
+    proposed = EncryptedTextField(_("proposed value"), pi_class=SENSITIVE_PI)
+    explanation = models.TextField(_("explanation"), blank=True)
+    status = models.CharField(
+        _("status"), max_length=10, choices=CorrectionStatus.choices, default="open"
+    )
+    due_on = models.DateField(_("answer by"))
+    decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    decided_at = models.DateTimeField(null=True, blank=True)
+    response = models.TextField(_("response"), blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        verbose_name = _("correction request")
+
+    def __str__(self) -> str:
+        return f"correction #{self.pk} {self.dataset_id}.{self.field} {self.status}"
+
+
+class PurgeRun(models.Model):
+    """What one retention purge removed from a dataset (the purge report)."""
+
+    dataset = models.ForeignKey(Dataset, on_delete=models.CASCADE, related_name="purges")
+    at = models.DateTimeField()
+    cutoff = models.DateTimeField()
+    records_deleted = models.PositiveIntegerField(default=0)
+    revisions_deleted = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        ordering = ["-at"]
+
+    def __str__(self) -> str:
+        return f"purge {self.dataset_id} {self.at:%Y-%m-%d} −{self.records_deleted}"

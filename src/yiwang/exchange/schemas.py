@@ -36,6 +36,7 @@ class DatasetIn(Schema):
     subject_kind: str = ""
     subject_field: str = ""
     keywords: str = ""
+    retention_days: int | None = None
 
 
 class DatasetOut(Schema):
@@ -260,3 +261,31 @@ class QualityRunOut(Schema):
     due_on: dt.date | None
     seconds: float
     checks: list[dict[str, Any]]
+
+
+class CorrectionIn(Schema):
+    dataset: str
+    field: str
+    value: str
+    explanation: str = ""
+
+
+class CorrectionDecisionIn(Schema):
+    accept: bool
+    response: str = ""
+
+
+class CorrectionOut(Schema):
+    id: int
+    dataset: str
+    field: str
+    explanation: str
+    status: str
+    due_on: dt.date
+    response: str
+    created_at: dt.datetime
+    decided_at: dt.datetime | None
+
+    @staticmethod
+    def resolve_dataset(obj: Any) -> str:
+        return str(obj.dataset.code)

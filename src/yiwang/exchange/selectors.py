@@ -206,6 +206,33 @@ def my_data(actor: User) -> dict[str, Any]:
     return out
 
 
+def my_datasets(actor: User) -> list[Dataset]:
+    """The datasets that hold rows about the actor (their fields, for correction requests)."""
+    hashes = own_subject_hashes(actor)
+    ids = Record.objects.filter(subject_hash__in=hashes).values_list("dataset_id", flat=True)
+    return list(Dataset.objects.filter(id__in=ids).select_related("owner").order_by("code"))
+
+
+def list_my_corrections(actor: User) -> Any:
+    from yiwang.exchange.models import CorrectionRequest
+
+    if not actor.is_authenticated or not actor.can(Cap.PORTAL):
+        raise Forbidden()
+    return CorrectionRequest.objects.filter(requester=actor).select_related("dataset")
+
+
+def list_corrections_for(actor: User) -> Any:
+    """Correction requests on my department's datasets (routed to the owner)."""
+    from yiwang.exchange.models import CorrectionRequest
+
+    _need(actor, Cap.DATA_PUBLISH)
+    if actor.department_id is None:
+        return CorrectionRequest.objects.none()
+    return CorrectionRequest.objects.filter(dataset__owner_id=actor.department_id).select_related(
+        "dataset"
+    )
+
+
 # --- Pre-fill for other modules ---------------------------------------------------------------
 @dataclass
 class FetchResult:

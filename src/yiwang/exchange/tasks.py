@@ -22,3 +22,11 @@ def nightly_quality() -> dict[str, Any]:
     from yiwang.exchange.quality import run_all
 
     return run_all()
+
+
+@db_periodic_task(crontab(hour="3", minute="15"))  # type: ignore[untyped-decorator]
+def retention_purge() -> list[Any]:
+    """Rows past their dataset's retention period are deleted; a purge report per dataset."""
+    from yiwang.exchange.actions import purge_expired
+
+    return [(r.dataset_id, r.records_deleted) for r in purge_expired()]

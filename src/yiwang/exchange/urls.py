@@ -19,6 +19,11 @@ urlpatterns = [
     path("grants/<int:grant_id>/decide/", views.grant_decide, name="decide"),
     path("grants/<int:grant_id>/revoke/", views.grant_revoke, name="revoke"),
     path("log/", views.exchange_log, name="log"),
+    path("corrections/", views.corrections, name="corrections"),
+    path(
+        "corrections/<int:correction_id>/decide/", views.correction_decide, name="decide_correction"
+    ),
     path("me/", views.my_accesses, name="me"),
+    path("me/corrections/", views.my_correction, name="correct"),
     path("me/export.json", views.my_export, name="export"),
 ]

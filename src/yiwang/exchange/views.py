@@ -332,10 +332,77 @@ def exchange_log(request: AuthedRequest) -> HttpResponse:
 
 
 # --- Individuals ------------------------------------------------------------------------------
+def _me_context(request: AuthedRequest, **extra: Any) -> dict[str, Any]:
+    ctx = {
+        "page": _page(request, selectors.list_my_accesses(request.user)),
+        "corrections": selectors.list_my_corrections(request.user)[:20],
+        "my_datasets": selectors.my_datasets(request.user),
+        "errors": {},
+        "form": {},
+    }
+    ctx.update(extra)
+    return ctx
+
+
 @requires(Cap.PORTAL)
 def my_accesses(request: AuthedRequest) -> HttpResponse:
-    qs = selectors.list_my_accesses(request.user)
-    return render(request, "exchange/my_accesses.html", {"page": _page(request, qs)})
+    return render(request, "exchange/my_accesses.html", _me_context(request))
+
+
+@requires(Cap.PORTAL)
+@require_POST
+def my_correction(request: AuthedRequest) -> HttpResponse:
+    p = request.POST
+    form = {k: p.get(k, "") for k in ("dataset", "field", "value", "explanation")}
+    try:
+        actions.do_request_correction(
+            actor=request.user,
+            dataset_code=form["dataset"],
+            field=form["field"],
+            value=form["value"],
+            explanation=form["explanation"],
+        )
+    except NotFound:
+        errors = {"dataset": [_("No data about you in this dataset.")]}
+    except ValidationFailed as exc:
+        errors = exc.fields
+    else:
+        messages.success(request, _("Your request was sent to the department that holds the data."))
+        return redirect("exchange:me")
+    return render(
+        request,
+        "exchange/my_accesses.html",
+        _me_context(request, errors=errors, form=form),
+        status=422,
+    )
+
+
+@requires(Cap.DATA_PUBLISH)
+def corrections(request: AuthedRequest) -> HttpResponse:
+    qs = selectors.list_corrections_for(request.user)
+    return render(request, "exchange/corrections.html", {"page": _page(request, qs)})
+
+
+@requires(Cap.DATA_PUBLISH)
+@require_POST
+def correction_decide(request: AuthedRequest, correction_id: int) -> HttpResponse:
+    accept = request.POST.get("accept") == "1"
+    try:
+        actions.do_decide_correction(
+            actor=request.user,
+            correction_id=correction_id,
+            accept=accept,
+            response=request.POST.get("response", ""),
+        )
+    except NotFound:
+        raise Http404() from None
+    except ValidationFailed as exc:
+        for msgs in exc.fields.values():
+            for m in msgs:
+                messages.error(request, m)
+        return redirect("exchange:corrections")
+    messages.success(request, _("Decision recorded."))
+    return redirect("exchange:corrections")
 
 
 @requires(Cap.PORTAL)

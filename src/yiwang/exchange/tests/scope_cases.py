@@ -17,6 +17,9 @@ def build_exchange(w: Any) -> None:
     w.extra["client_bureau_a"], _ = actions.do_create_client(
         actor=w.users["dept_leader_a"], name="城管局a 业务系统"
     )
+    w.extra["correction_a"] = actions.do_request_correction(
+        actor=w.users["enterprise_a"], dataset_code=DS, field="name", value="测试企业a有限公司"
+    )
 
 
 def _today() -> str:
@@ -413,5 +416,83 @@ register(
         f"{P}/me/export.json",
         in_scope=lambda w: Probe("enterprise_a"),
         out_of_scope=lambda w: Probe("operator_a", expect=404),
+    )
+)
+
+
+# --- Corrections ------------------------------------------------------------------------------
+_CORR = {"dataset": DS, "field": "capital", "value": "600", "explanation": "已增资"}
+register(
+    EndpointCase(
+        "GET",
+        f"{A}/me/corrections",
+        in_scope=lambda w: Probe("enterprise_a"),
+        out_of_scope=lambda w: Probe("dept_staff_a", expect=403),
+    )
+)
+register(
+    EndpointCase(
+        "POST",
+        f"{A}/me/corrections",
+        in_scope=lambda w: Probe("enterprise_a", body=_CORR, expect=201),
+        out_of_scope=lambda w: Probe("enterprise_b", body=_CORR, expect=404),
+        note="only a dataset holding the caller's own rows",
+    )
+)
+register(
+    EndpointCase(
+        "GET",
+        f"{A}/corrections",
+        in_scope=lambda w: Probe("dept_staff_a"),
+        out_of_scope=lambda w: Probe("resident_a", expect=403),
+    )
+)
+register(
+    EndpointCase(
+        "POST",
+        f"{A}/corrections/{{correction_id}}/decision",
+        in_scope=lambda w: Probe(
+            "dept_staff_a", {"correction_id": w.extra["correction_a"].pk}, body={"accept": True}
+        ),
+        out_of_scope=lambda w: Probe(
+            "dept_staff_b",
+            {"correction_id": w.extra["correction_a"].pk},
+            body={"accept": True},
+            expect=404,
+        ),
+    )
+)
+register(
+    EndpointCase(
+        "GET",
+        f"{P}/corrections/",
+        in_scope=lambda w: Probe("dept_staff_a"),
+        out_of_scope=lambda w: Probe("resident_a", expect=404),
+    )
+)
+register(
+    EndpointCase(
+        "POST",
+        f"{P}/corrections/{{correction_id}}/decide/",
+        in_scope=lambda w: Probe(
+            "dept_staff_a",
+            {"correction_id": w.extra["correction_a"].pk},
+            body={"accept": "0", "response": "名称以营业执照为准"},
+            expect=302,
+        ),
+        out_of_scope=lambda w: Probe(
+            "dept_staff_b",
+            {"correction_id": w.extra["correction_a"].pk},
+            body={"accept": "1"},
+            expect=404,
+        ),
+    )
+)
+register(
+    EndpointCase(
+        "POST",
+        f"{P}/me/corrections/",
+        in_scope=lambda w: Probe("enterprise_a", body=_CORR, expect=302),
+        out_of_scope=lambda w: Probe("dept_staff_a", body=_CORR, expect=404),
     )
 )
