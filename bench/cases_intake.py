@@ -304,6 +304,11 @@ def run(args: Any) -> Result:
     )
     return {
         "server": f"uvicorn, {workers} workers, ASGI",
+        "db_connections": (
+            f"pool of at most {os.environ['YIWANG_BENCH_DB_POOL']} per worker"
+            if _int_env("YIWANG_BENCH_DB_POOL", 0) and db_url
+            else "one per request"
+        ),
         "clients": clients,
         "rounds": rounds,
         "requests_per_endpoint": clients * rounds * per_client,
@@ -343,11 +348,18 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--clients", type=int, default=50)
     p.add_argument("--rounds", type=int, default=4)
     p.add_argument("--workers", type=int, default=2)
+    p.add_argument(
+        "--db-pool",
+        type=int,
+        default=0,
+        help="a psycopg connection pool of at most N per server process (0: one per request)",
+    )
     p.add_argument("--keep", action="store_true")
     a = p.parse_args(argv)
     os.environ["YIWANG_BENCH_CLIENTS"] = str(a.clients)
     os.environ["YIWANG_BENCH_ROUNDS"] = str(a.rounds)
     os.environ["YIWANG_BENCH_WORKERS"] = str(a.workers)
+    os.environ["YIWANG_BENCH_DB_POOL"] = str(a.db_pool)
     forwarded = ["cases-intake", "--json", "--size", str(a.size)]
     if a.keep:
         forwarded.append("--keep")

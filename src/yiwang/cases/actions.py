@@ -44,7 +44,6 @@ from yiwang.core.api import token_digest
 from yiwang.core.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from yiwang.grid.coords import CoordSystem, point_to_wgs84
 from yiwang.grid.models import Grid
-from yiwang.grid.selectors import grid_index
 
 MAX_DESCRIPTION = 4000
 MAX_PHOTOS = photo_store.MAX_PHOTOS
@@ -171,7 +170,7 @@ def clean_location(data: dict[str, Any], errors: Errors, *, required: bool) -> d
         errors.add("lat", _("Coordinates out of range."))
         return {}
     wx, wy = point_to_wgs84(x, y, system)
-    index = grid_index()
+    index = lookups.grid_index()
     gid = index.assign_one(wx, wy)
     if gid is None and index.geoms:
         errors.add("lat", _("The location is outside the territory's grids."))

@@ -4,9 +4,9 @@
 These are configuration that changes rarely (in the admin or by an import), read on every
 report. A saved or deleted ``Category``, ``RoutingRule``, ``State``, ``Department``,
 ``Division`` or ``Grid`` clears the cache of the process that saved it at once; other server
-processes see the change after at most ``TTL`` seconds. Grid rows are cached per grid index
-(``grid.selectors.grid_index``), which is rebuilt whenever the grids change, so a grid row is
-never older than the index that chose it. See docs/adr/0011-cases.md.
+processes see the change after at most ``TTL`` seconds (``INDEX_TTL`` for the grid index).
+Grid rows are cached per grid index (``grid.selectors.grid_index``), which is rebuilt
+whenever the grids change, so a grid row is never older than the index that chose it. See docs/adr/0011-cases.md.
 
 Cached model instances are shared between threads and must be treated as read-only.
 """
@@ -72,6 +72,25 @@ def state(code: str) -> Any:
     return cached(("state", code), lambda: State.objects.get(pk=code))
 
 
+#: How long a process trusts its grid index before asking the database whether grids changed.
+INDEX_TTL = 10.0
+
+
+def grid_index() -> Any:
+    """``grid.selectors.grid_index()``, whose freshness check costs two queries, at most once
+    per ``INDEX_TTL`` seconds per process (at once after a grid is saved in this process)."""
+    from yiwang.grid import selectors
+
+    now = time.monotonic()
+    hit = _store.get(("grid_index",))
+    if hit is not None and now - hit[0] < INDEX_TTL:
+        return hit[1]
+    index = selectors.grid_index()
+    with _lock:
+        _store[("grid_index",)] = (now, index)
+    return index
+
+
 def grid(index: Any, grid_id: int) -> Any:
     """The grid row (with its community) that ``index`` assigned a point to."""
     from yiwang.grid.models import Grid
@@ -89,8 +108,6 @@ def grid(index: Any, grid_id: int) -> Any:
 
 def territory(build: Callable[[], T]) -> T:
     """The residents' territory map, rebuilt when the grid index is (the grids changed)."""
-    from yiwang.grid.selectors import grid_index
-
     index = grid_index()
     with _lock:
         if _grids["index"] is not index:
