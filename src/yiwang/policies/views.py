@@ -777,6 +777,26 @@ def _rule_from_form(p: Any, errors: dict[str, list[str]]) -> dict[str, Any] | No
     if not isinstance(rule, dict):
         errors.setdefault("rule", []).append(_("A rule is a JSON object with a 'when' condition."))
         return None
+    if p.get("mode") == "atoms":
+        rows = _atom_rows_from_post(p)
+        atoms = []
+        for r in rows:
+            if not (r["id"] or r["expr"] or r["label_zh"]):
+                continue  # an empty row (or one cleared to delete the atom)
+            atom: dict[str, Any] = {"id": r["id"]}
+            label = {k: r[f"label_{k}"] for k in ("zh", "en") if r[f"label_{k}"]}
+            if label:
+                atom["label"] = label
+            if r["kind"] == "discretionary":
+                atom["kind"] = "discretionary"
+            else:
+                atom["expr"] = r["expr"]
+            if r["clause"]:
+                atom["clause"] = r["clause"]
+            atoms.append(atom)
+        op = p.get("group_op") if p.get("group_op") in ("all", "any") else "all"
+        rule["when"] = {op: atoms}
+        return rule
     expr = p.get("when_expr", "").strip()
     if p.get("mode") == "expr":
         if not expr:
@@ -784,6 +804,38 @@ def _rule_from_form(p: Any, errors: dict[str, list[str]]) -> dict[str, Any] | No
             return None
         rule["when"] = expr
     return rule
+
+
+ATOM_FIELDS = ("id", "label_zh", "label_en", "expr", "clause", "kind")
+BLANK_ROWS = 2
+
+
+def _atom_rows_from_post(p: Any) -> list[dict[str, str]]:
+    n = 0
+    rows = []
+    while f"atom-{n}-id" in p:
+        rows.append({f: p.get(f"atom-{n}-{f}", "").strip() for f in ATOM_FIELDS})
+        n += 1
+    return rows
+
+
+def _atom_rows(parsed: Any) -> tuple[list[dict[str, str]], str] | None:
+    """The rule's condition as editable rows, when it is one group of atoms (else None)."""
+    when = parsed.when
+    if type(when).__name__ != "Group" or not all(type(c).__name__ == "Atom" for c in when.children):
+        return None
+    rows = [
+        {
+            "id": a.id,
+            "label_zh": a.label.zh,
+            "label_en": a.label.en,
+            "expr": "" if a.kind == "discretionary" else a.expr,
+            "clause": a.clause,
+            "kind": a.kind,
+        }
+        for a in when.children
+    ]
+    return rows, when.op
 
 
 def _editor_context(request: AuthedRequest, item: PolicyItem, **extra: Any) -> dict[str, Any]:
@@ -795,6 +847,7 @@ def _editor_context(request: AuthedRequest, item: PolicyItem, **extra: Any) -> d
     cited = search.rule_clauses(v.rule if v else {})
     when = (v.rule or {}).get("when") if v else None
     atoms: list[dict[str, str]] = []
+    rows: tuple[list[dict[str, str]], str] | None = None
     if v is not None:
         try:
             parsed = matching.rule_of(v)
@@ -802,8 +855,14 @@ def _editor_context(request: AuthedRequest, item: PolicyItem, **extra: Any) -> d
                 {"id": a.id, "label": a.label.get(lang), "expr": a.expr, "clause": a.clause}
                 for a in parsed.iter_atoms()
             ]
+            rows = _atom_rows(parsed)
         except (RuleError, ValueError):
             atoms = []
+    posted = extra.get("form")
+    if posted is not None and posted.get("mode") == "atoms":
+        rows = (_atom_rows_from_post(posted), posted.get("group_op", "all"))
+    blank = dict.fromkeys(ATOM_FIELDS, "") | {"kind": "hard"}
+    atom_rows = (rows[0] if rows else []) + [dict(blank) for _ in range(BLANK_ROWS)]
     return {
         "item": item,
         "doc": doc,
@@ -816,8 +875,10 @@ def _editor_context(request: AuthedRequest, item: PolicyItem, **extra: Any) -> d
         "form": {
             "rule": rule_json,
             "when_expr": when if isinstance(when, str) else "",
-            "mode": "json",
+            "mode": "atoms" if rows else "json",
         },
+        "atom_rows": atom_rows if rows is not None else None,
+        "group_op": rows[1] if rows else "all",
         "errors": {},
         "versions": list(item.versions.order_by("-number")),
         "may_edit": request.user.can(Cap.POLICY_EDIT)
@@ -847,9 +908,13 @@ def item_edit(request: AuthedRequest, item_id: int) -> HttpResponse:
             assert rule is not None
             actions.update_rule(request.user, item, rule)
         except ValidationFailed as exc:
-            ctx = _editor_context(request, item)
-            ctx.update(
-                form=request.POST, errors=exc.fields, error=str(exc.message), rule_failed=True
+            ctx = _editor_context(
+                request,
+                item,
+                form=request.POST,
+                errors=exc.fields,
+                error=str(exc.message),
+                rule_failed=True,
             )
             return render(request, "policies/editor.html", ctx, status=422)
         except DomainError as exc:

@@ -102,23 +102,28 @@ def test_officer_publishes_with_a_checker_enterprise_sees_it_calculator_works(sh
     page.fill("#rule", json.dumps(f.rule(f.DISTRICT["a"], 5000), ensure_ascii=False))
     click_and_wait(shell, page.get_by_test_id("create-item"))
     expect(page.locator(".messages li.success")).to_be_visible()
-    expect(page.get_by_test_id("atoms").locator('[data-atom="revenue"]')).to_be_visible()
+    expect(page.locator('[data-atom-row="revenue"]')).to_be_visible()
 
-    # 2. The threshold was mistyped: preview shows nobody qualifies; fix it and preview again.
+    # 2. The threshold was mistyped: the preview shows nobody qualifies; fix the atom in the
+    #    atom editor and preview again.
+    expect(page.get_by_test_id("atom-editor")).to_be_visible()
     page.get_by_test_id("preview").click()
     expect(page.locator('[data-testid="preview-counts"] [data-count="pass"]')).to_have_text("0")
-    rule = f.rule(f.DISTRICT["a"], 600)
-    rule["when"]["all"][1]["label"] = {"zh": "上年度营业收入达到600万元", "en": "revenue ≥ 6m"}
-    page.fill("#rule", json.dumps(rule, ensure_ascii=False, indent=2))
+    page.fill('[name="atom-1-expr"]', "revenue@FY-1 >= 600万元")
+    page.fill('[name="atom-1-label_zh"]', "上年度营业收入达到600万元")
     page.get_by_test_id("preview").click()
     expect(page.locator('[data-testid="preview-counts"] [data-count="pass"]')).to_have_text("1")
     # a broken atom is refused with its id named
-    bad = json.loads(page.input_value("#rule"))
-    bad["when"]["all"].append({"id": "headcount_money", "expr": "employees >= 10万元"})
-    page.fill("#rule", json.dumps(bad, ensure_ascii=False))
+    page.fill('[name="atom-3-id"]', "headcount_money")
+    page.fill('[name="atom-3-expr"]', "employees >= 10万元")
     page.get_by_test_id("preview").click()
     expect(page.get_by_test_id("preview-errors")).to_contain_text("headcount_money")
-    page.fill("#rule", json.dumps(rule, ensure_ascii=False, indent=2))
+    page.fill('[name="atom-3-id"]', "")
+    page.fill('[name="atom-3-expr"]', "")
+    # the same rule as JSON: the other way to edit it
+    page.check('input[name="mode"][value="json"]')
+    expect(page.locator("#rule")).to_be_visible()
+    page.check('input[name="mode"][value="atoms"]')
     click_and_wait(shell, page.get_by_test_id("save-rule"))
     expect(page.locator(".messages li.success")).to_be_visible()
     snap(shell, "editor")

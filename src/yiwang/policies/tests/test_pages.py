@@ -367,3 +367,41 @@ def test_amount_formulas_read_as_people_read_them():
     assert en == "last year's operating revenue × 0.01"
     tiers = {"tiers": {"by": {"fact": "employees"}, "brackets": [{"from": 10, "value": "1万元"}]}}
     assert formula_text(tiers, "zh") == "从业人数（社保参保）: ≥ 10 → 1万元"
+
+
+def test_atom_editor_edits_adds_and_removes_atoms(client, pw):
+    draft = pw.extra["pol_draft_a"]
+    login(client, pw, "dept_staff_a")
+    html = client.get(f"/policies/console/items/{draft.pk}/").content.decode()
+    assert 'data-atom-row="revenue"' in html and 'name="atom-4-id"' in html  # 3 atoms + 2 blank
+    form = {"mode": "atoms", "group_op": "all", "rule": json.dumps(draft.current_version.rule)}
+    rows = [
+        ("in_district", "在本区注册", 'registered_district == "330106"', "第二条", "hard"),
+        ("revenue", "上年度营收达300万元", "revenue@FY-1 >= 300万元", "第三条（一）", "hard"),
+        ("", "", "", "", "hard"),  # manufacturing removed
+        ("staff", "参保职工不少于10人", "employees >= 10人", "第三条（三）", "hard"),
+        ("review", "经专家评审", "", "", "discretionary"),
+    ]
+    for n, (aid, label, expr, clause, kind) in enumerate(rows):
+        form.update(
+            {
+                f"atom-{n}-id": aid,
+                f"atom-{n}-label_zh": label,
+                f"atom-{n}-label_en": "",
+                f"atom-{n}-expr": expr,
+                f"atom-{n}-clause": clause,
+                f"atom-{n}-kind": kind,
+            }
+        )
+    resp = client.post(f"/policies/console/items/{draft.pk}/", form)
+    assert resp.status_code == 302, resp.content.decode()[:500]
+    draft.refresh_from_db()
+    atoms = draft.current_version.rule["when"]["all"]
+    assert [a["id"] for a in atoms] == ["in_district", "revenue", "staff", "review"]
+    assert atoms[1]["expr"] == "revenue@FY-1 >= 300万元" and atoms[3]["kind"] == "discretionary"
+    assert "amount" in draft.current_version.rule  # kept from the JSON
+    # a wrong unit in one row: 422, the atom named, the rows kept as typed
+    form["atom-3-expr"] = "employees >= 10万元"
+    resp = client.post(f"/policies/console/items/{draft.pk}/", form)
+    html = resp.content.decode()
+    assert resp.status_code == 422 and "staff" in html and 'value="employees &gt;= 10万元"' in html
