@@ -6,7 +6,8 @@ report. A saved or deleted ``Category``, ``RoutingRule``, ``State``, ``Departmen
 ``Division`` or ``Grid`` clears the cache of the process that saved it at once; other server
 processes see the change after at most ``TTL`` seconds (``INDEX_TTL`` for the grid index).
 Grid rows are cached per grid index (``grid.selectors.grid_index``), which is rebuilt
-whenever the grids change, so a grid row is never older than the index that chose it. See docs/adr/0011-cases.md.
+whenever the grids change, so a grid row is never older than the index that chose it.
+See docs/adr/0011-cases.md.
 
 Cached model instances are shared between threads and must be treated as read-only.
 """
