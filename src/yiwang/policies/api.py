@@ -19,7 +19,7 @@ from yiwang.accounts.models import Department
 from yiwang.accounts.roles import Cap
 from yiwang.core.api import AUTH, ErrorOut, PageNumber
 from yiwang.core.errors import Forbidden, NotFound, ValidationFailed
-from yiwang.policies import actions, matching, selectors
+from yiwang.policies import actions, matching, profile, selectors
 from yiwang.policies.models import (
     ItemStatus,
     PolicyDelivery,
@@ -455,18 +455,18 @@ def item_matches(
     item = selectors.editable_item(user, item_id, Cap.POLICY_MATCHES)
     if page < 1 or not 1 <= page_size <= 500:
         raise ValidationFailed(fields={"page_size": ["must be between 1 and 500"]})
-    orgs = list(matching.enterprises().filter(pk__in=selectors.staff_organisations(user)))
+    orgs = profile.org_rows(
+        matching.enterprises().filter(pk__in=selectors.staff_organisations(user))
+    )
     summary = matching.for_item(item, orgs=orgs)
     ids = [(i, "pass") for i in summary.pass_ids] if verdict != "unknown" else []
     if verdict != "pass":
         ids += [(i, "unknown") for i in summary.unknown_ids]
     by_id = {o.pk: o for o in orgs}
     rows = []
-    from yiwang.policies.profile import registry_values
-
     for oid, v in ids:
         o = by_id[oid]
-        if street and registry_values(o).get("registered_street") != street:
+        if street and profile.registry_values(o).get("registered_street") != street:
             continue
         if industry and not (o.industry_code or "").startswith(industry):
             continue

@@ -53,7 +53,7 @@ def _amount(a: float | None) -> Decimal | None:
 
 
 def _evaluations(
-    version: PolicyItemVersion, orgs: Sequence[Organisation], as_of: dt.date
+    version: PolicyItemVersion, orgs: Sequence[Organisation | profile.OrgRow], as_of: dt.date
 ) -> list[Any]:
     """Per-entity evaluations (for the stored explanation of bulk matches)."""
     rule = matching.rule_of(version)
@@ -89,14 +89,12 @@ def match_item(item: PolicyItem, *, as_of: dt.date | None = None) -> dict[str, i
     ):
         removed, _n = PolicyMatch.objects.filter(item=item).delete()
         return {"pass": 0, "unknown": 0, "removed": removed}
-    orgs = list(matching.enterprises())
-    summary = matching.for_item(item, as_of=day, orgs=orgs)
+    summary = matching.for_item(item, as_of=day)
     ids = summary.pass_ids + summary.unknown_ids
-    by_id = {o.pk: o for o in orgs}
     now = timezone.now()
     rows: list[PolicyMatch] = []
     for start in range(0, len(ids), CHUNK):
-        chunk = [by_id[i] for i in ids[start : start + CHUNK]]
+        chunk = profile.org_rows(Organisation.objects.filter(pk__in=ids[start : start + CHUNK]))
         for o, ev in zip(chunk, _evaluations(version, chunk, day), strict=True):
             if ev.verdict != "fail":  # the two engines agree; a mismatch would be a bug
                 rows.append(_match_row(item, version, o.pk, ev, now))

@@ -279,7 +279,20 @@ class ItemMatchSummary:
         }
 
 
-def _sweep(rule: Rule, orgs: list[Organisation], as_of: dt.date) -> Any:
+ENTERPRISE_ROWS = {
+    "organisation__kind": Organisation.Kind.ENTERPRISE,
+    "organisation__status": Organisation.Status.ACTIVE,
+}
+
+
+def enterprise_rows() -> list[profile.OrgRow]:
+    """``enterprises()`` as plain rows (no model instances): the bulk path's population."""
+    return profile.org_rows(enterprises())
+
+
+def _sweep(
+    rule: Rule, orgs: Sequence[Any], as_of: dt.date, rows_filter: dict[str, Any] | None = None
+) -> Any:
     import polars as pl
 
     from yiwang.rules import vector
@@ -288,7 +301,7 @@ def _sweep(rule: Rule, orgs: list[Organisation], as_of: dt.date) -> Any:
     from yiwang.rules.polars_backend import POLARS_TYPES
 
     cols = columns(rule, as_of)
-    values = profile.fact_columns(orgs, [key_of_column(c) for c in cols])
+    values = profile.fact_columns(orgs, [key_of_column(c) for c in cols], rows_filter=rows_filter)
     data: dict[str, Any] = {"entity_id": [o.pk for o in orgs]}
     schema: dict[str, Any] = {"entity_id": pl.Int64}
     for col, t in cols.items():
@@ -302,17 +315,17 @@ def sweep_rule(
     rule: Rule,
     *,
     as_of: dt.date | None = None,
-    orgs: Sequence[Organisation] | None = None,
+    orgs: Sequence[Organisation | profile.OrgRow] | None = None,
     item_id: int | None = None,
 ) -> ItemMatchSummary:
     """Evaluate one rule over many organisations at once."""
     day = as_of or profile.today()
-    pool = list(orgs) if orgs is not None else list(enterprises())
+    pool: list[Any] = list(orgs) if orgs is not None else enterprise_rows()
     if not pool:
         return ItemMatchSummary(
             item_id, day, 0, {"pass": 0, "unknown": 0, "fail": 0}, [], [], [], []
         )
-    res = _sweep(rule, pool, day)
+    res = _sweep(rule, pool, day, None if orgs is not None else ENTERPRISE_ROWS)
     counts = res.counts()[rule.id]
     pass_ids = [int(x) for x in res.matches(rule.id)]
     unknown_ids = [int(x) for x in res.matches(rule.id, unknown=True)]
@@ -376,7 +389,7 @@ def for_item(
     *,
     as_of: dt.date | None = None,
     version: PolicyItemVersion | None = None,
-    orgs: Sequence[Organisation] | None = None,
+    orgs: Sequence[Organisation | profile.OrgRow] | None = None,
 ) -> ItemMatchSummary:
     """The item's (published, or the given) rule over all enterprises in bulk."""
     v = version or item.published_version or item.current_version

@@ -17,7 +17,7 @@ normalised against the catalog; ``profile_for`` the same with source, kind and a
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
@@ -92,14 +92,54 @@ def fact_key(name: str, period: str) -> str:
     return f"{name}@{period}" if period else name
 
 
-def registry_values(org: Organisation) -> dict[str, Any]:
-    """The catalog facts the registry holds about ``org`` (missing ones left out)."""
-    out: dict[str, Any] = {}
+@dataclass(slots=True)
+class OrgRow:
+    """The registry columns matching needs, read as plain values (the bulk path)."""
+
+    pk: int
+    name: str
+    credit_code: str
+    industry_code: str
+    size_class: str
+    founded_on: dt.date | None
+    registered_capital: Decimal | None
+    community_code: str
+
+
+ORG_ROW_FIELDS = (
+    "pk",
+    "name",
+    "credit_code",
+    "industry_code",
+    "size_class",
+    "founded_on",
+    "registered_capital",
+    "grid__community__code",
+    "place__grid__community__code",
+)
+
+
+def org_rows(qs: Any) -> list[OrgRow]:
+    return [
+        OrgRow(pk, name, cc, ind or "", size or "", fo, cap, grid_c or place_c or "")
+        for pk, name, cc, ind, size, fo, cap, grid_c, place_c in qs.values_list(*ORG_ROW_FIELDS)
+    ]
+
+
+def _community_code(org: Organisation | OrgRow) -> str:
+    if isinstance(org, OrgRow):
+        return org.community_code
     grid = org.grid
     if grid is None and org.place_id is not None and org.place is not None:
         grid = org.place.grid
-    if grid is not None:
-        code = grid.community.code
+    return grid.community.code if grid is not None else ""
+
+
+def registry_values(org: Organisation | OrgRow) -> dict[str, Any]:
+    """The catalog facts the registry holds about ``org`` (missing ones left out)."""
+    out: dict[str, Any] = {}
+    code = _community_code(org)
+    if code:
         out["registered_district"] = code[:6]
         out["registered_street"] = code[:9]
     if org.industry_code:
@@ -152,7 +192,7 @@ def facts_for(org: Organisation, *, as_of: dt.date | None = None) -> dict[str, A
 
 
 def bulk_raw_facts(
-    orgs: list[Organisation], *, as_of: dt.date | None = None
+    orgs: Sequence[Organisation | OrgRow], *, as_of: dt.date | None = None
 ) -> list[dict[str, Any]]:
     """``raw_facts`` for many organisations with one query for their fact rows."""
     by_org: dict[int, list[EnterpriseFact]] = {o.pk: [] for o in orgs}
@@ -278,12 +318,18 @@ def clean_fact(name: str, value: Any, period: str = "") -> tuple[str, str, Any]:
 
 
 def fact_columns(
-    orgs: list[Organisation], keys: Iterable[str], *, as_of: dt.date | None = None
+    orgs: Sequence[Organisation | OrgRow],
+    keys: Iterable[str],
+    *,
+    as_of: dt.date | None = None,
+    rows_filter: dict[str, Any] | None = None,
 ) -> dict[str, list[Any]]:
     """Typed values of the given absolute fact keys for many organisations, column by column
     (aligned with ``orgs``; None where unknown), with the same precedence as ``facts_for``.
 
     Reads only the fact rows the keys need, as plain tuples: the bulk path's fact table.
+    ``rows_filter`` (e.g. ``{"organisation__kind": "enterprise"}``) selects the fact rows by
+    a join instead of by the organisations' ids when ``orgs`` is a whole population.
     """
     cat = catalog()
     wanted = [k for k in dict.fromkeys(keys) if k.partition("@")[0] in cat.facts]
@@ -301,10 +347,14 @@ def fact_columns(
     names = {k.partition("@")[0] for k in wanted}
     declared: list[tuple[int, str, Any]] = []
     ids = list(index)
-    for start in range(0, len(ids), 5000):
-        qs = EnterpriseFact.objects.filter(
-            organisation_id__in=ids[start : start + 5000], name__in=names
-        )
+    chunks = [None] if rows_filter is not None else range(0, len(ids), 5000)
+    for start in chunks:
+        if start is None:
+            qs = EnterpriseFact.objects.filter(name__in=names, **(rows_filter or {}))
+        else:
+            qs = EnterpriseFact.objects.filter(
+                organisation_id__in=ids[start : start + 5000], name__in=names
+            )
         if as_of is not None:
             qs = qs.filter(as_of__lte=as_of)
         for oid, name, period, value, kind in qs.values_list(
@@ -313,7 +363,7 @@ def fact_columns(
             if value is None:
                 continue
             col = cols.get(fact_key(name, period))
-            if col is None:
+            if col is None or oid not in index:
                 continue
             if kind == SourceKind.SELF_DECLARED:
                 declared.append((index[oid], fact_key(name, period), value))

@@ -115,6 +115,11 @@ def test_for_enterprise_and_for_item_agree(gw, items, specs):
     with transaction.atomic():
         orgs = [_make(gw, s) for s in specs]
         bulk = {k: matching.for_item(i, orgs=orgs) for k, i in items.items()}
+        for k, i in items.items():  # the whole-population path (fact rows read by a join)
+            whole = matching.for_item(i)
+            assert sorted(whole.pass_ids) == sorted(bulk[k].pass_ids)
+            assert sorted(whole.unknown_ids) == sorted(bulk[k].unknown_ids)
+            assert whole.amounts == bulk[k].amounts
         for org in orgs:
             found = {m.item.code: m for m in matching.for_enterprise(org)}
             for k, item in items.items():
