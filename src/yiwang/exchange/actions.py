@@ -201,11 +201,19 @@ def do_publish_dataset(
 
 
 # --- Loading ----------------------------------------------------------------------------------
+#: Key in ``Record.data`` naming the personal fields that have a value (not the values), so
+#: completeness can be checked without decrypting.
+FILLED_KEY = "_pi"
+
+
 def _split(ds: Dataset, row: dict[str, Any]) -> tuple[dict[str, Any], str]:
     personal = set(ds.personal_field_names)
     data = {k: v for k, v in row.items() if k not in personal}
+    if not personal:
+        return data, ""
     sealed = {k: row.get(k) for k in ds.field_names if k in personal}
-    return data, (json.dumps(sealed, ensure_ascii=False, sort_keys=True) if personal else "")
+    data[FILLED_KEY] = sorted(k for k, v in sealed.items() if v not in (None, "", []))
+    return data, json.dumps(sealed, ensure_ascii=False, sort_keys=True)
 
 
 def _content_hash(source: str, content: Any) -> str:

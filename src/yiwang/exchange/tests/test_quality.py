@@ -6,6 +6,8 @@ import datetime as dt
 
 import pytest
 from django.utils import timezone
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from yiwang.core.ids import make_credit_code
 from yiwang.core.models import AuditRecord
@@ -53,3 +55,26 @@ def test_enum_validity_and_timeliness(xw):
 def test_run_all_covers_every_loaded_dataset(xw):
     scores = quality.run_all()
     assert set(scores) == {"ent_reg_a", "subsidy_a"}
+
+
+ALPHABET = "0123456789ABCDEFGHJKLMNPQRTUWXYZIOSV -a"
+
+
+@given(
+    st.one_of(
+        st.text(alphabet=ALPHABET, min_size=0, max_size=20),
+        st.builds(
+            lambda div, org: make_credit_code(div, org),
+            st.from_regex(r"\A[1-6][0-9]{5}\Z"),
+            st.from_regex(r"\A[0-9A-HJ-NPQRTUWXY]{9}\Z"),
+        ),
+    )
+)
+@settings(max_examples=400, deadline=None)
+def test_fast_uscc_check_agrees_with_stdnum(value):
+    from stdnum.cn import uscc
+
+    check = quality._stdnum_check(uscc)
+    assert check(value) == uscc.is_valid(value)
+    if quality._uscc_fast(value):
+        assert uscc.is_valid(value)
