@@ -32,4 +32,10 @@ urlpatterns = [
     path("console/items/<int:item_id>/review/", views.item_review, name="item_review"),
     path("console/items/<int:item_id>/decide/", views.item_decide, name="item_decide"),
     path("console/items/<int:item_id>/matches/", views.item_matches, name="item_matches"),
+    path("console/corrections/", views.corrections, name="corrections"),
+    path(
+        "console/corrections/<int:correction_id>/decide/",
+        views.correction_decide,
+        name="correction_decide",
+    ),
 ]

@@ -638,6 +638,7 @@ def console(request: AuthedRequest) -> HttpResponse:
         "documents": list(selectors.documents(request.user)[:50]),
         "may_edit": request.user.can(Cap.POLICY_EDIT),
         "may_review": request.user.can(Cap.POLICY_REVIEW),
+        "may_matches": request.user.can(Cap.POLICY_MATCHES),
         "query": _query_without_page(request),
     }
     return render(request, "policies/console.html", ctx)
@@ -1066,3 +1067,51 @@ def item_matches(request: AuthedRequest, item_id: int) -> HttpResponse:
         }
     ctx = {"item": item, "summary": summary, "chart": chart, "sections": sections}
     return render(request, "policies/matches.html", ctx)
+
+
+# --- Corrections requested by enterprises -------------------------------------------------------
+def _corrections_context(request: AuthedRequest, **extra: Any) -> dict[str, Any]:
+    status = request.GET.get("status", "open")
+    if status not in ("open", "accepted", "rejected", ""):
+        status = "open"
+    qs = selectors.corrections(request.user, status=status).order_by("-requested_at", "-pk")
+    page = Paginator(qs, PAGE_SIZE).get_page(request.GET.get("page"))
+    lang = _lang()
+    return {
+        "page": page,
+        "status": status,
+        "labels": {
+            c.pk: _fact_label(f"{c.name}@{c.period}" if c.period else c.name, lang) for c in page
+        },
+        "errors": {},
+        "failed": None,
+        **extra,
+    }
+
+
+@requires(Cap.POLICY_MATCHES)
+def corrections(request: AuthedRequest) -> HttpResponse:
+    """Corrections enterprises in the user's territory asked for: accept (the value becomes
+    the official fact) or reject with a reason."""
+    return render(request, "policies/corrections.html", _corrections_context(request))
+
+
+@require_POST
+@requires(Cap.POLICY_MATCHES)
+def correction_decide(request: AuthedRequest, correction_id: int) -> HttpResponse:
+    c = _404(selectors.correction, request.user, correction_id)
+    accept = request.POST.get("decision") == "accept"
+    try:
+        actions.decide_correction(request.user, c, accept=accept, note=request.POST.get("note", ""))
+    except ValidationFailed as exc:
+        ctx = _corrections_context(request, errors=exc.fields, failed=c.pk)
+        return render(request, "policies/corrections.html", ctx, status=422)
+    except DomainError as exc:
+        if exc.status == 404:
+            raise Http404() from None
+        messages.error(request, str(exc.message))
+        return redirect("policies:corrections")
+    messages.success(
+        request, _("Accepted: the value is now the official fact.") if accept else _("Rejected.")
+    )
+    return redirect("policies:corrections")

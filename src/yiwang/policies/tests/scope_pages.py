@@ -270,3 +270,31 @@ register(
         out_of_scope=lambda w: Probe("dept_staff_b", {"item_id": _x(w, "pol_item_a")}, expect=404),
     )
 )
+
+# --- corrections enterprises asked for ----------------------------------------------------------
+register(
+    EndpointCase(
+        "GET",
+        f"{P}/console/corrections/",
+        in_scope=lambda w: Probe("dept_staff_a"),
+        out_of_scope=lambda w: Probe("enterprise_a", expect=404),
+    )
+)
+register(
+    EndpointCase(
+        "POST",
+        f"{P}/console/corrections/{{correction_id}}/decide/",
+        in_scope=lambda w: Probe(
+            "dept_staff_a",
+            {"correction_id": _x(w, "pol_correction_a")},
+            body={"decision": "reject", "note": "登记信息无误"},
+            expect=302,
+        ),
+        out_of_scope=lambda w: Probe(
+            "dept_staff_b",
+            {"correction_id": _x(w, "pol_correction_a")},
+            body={"decision": "reject", "note": "x"},
+            expect=404,
+        ),
+    )
+)

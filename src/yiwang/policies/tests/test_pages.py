@@ -405,3 +405,20 @@ def test_atom_editor_edits_adds_and_removes_atoms(client, pw):
     resp = client.post(f"/policies/console/items/{draft.pk}/", form)
     html = resp.content.decode()
     assert resp.status_code == 422 and "staff" in html and 'value="employees &gt;= 10万元"' in html
+
+
+def test_staff_decide_corrections_in_their_territory(client, pw):
+    from yiwang.policies import profile
+
+    c = pw.extra["pol_correction_a"]
+    login(client, pw, "dept_staff_a")
+    html = client.get("/policies/console/corrections/").content.decode()
+    assert f'data-correction="{c.pk}"' in html
+    assert f'data-correction="{pw.extra["pol_correction_b"].pk}"' not in html
+    resp = client.post(f"/policies/console/corrections/{c.pk}/decide/", {"decision": "reject"})
+    assert resp.status_code == 422 and 'data-error-for="note"' in resp.content.decode()
+    resp = client.post(f"/policies/console/corrections/{c.pk}/decide/", {"decision": "accept"})
+    assert resp.status_code == 302
+    c.refresh_from_db()
+    assert c.status == "accepted"
+    assert profile.raw_facts(pw.extra["pol_org_a"])["industry"] == c.value
