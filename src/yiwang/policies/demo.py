@@ -833,7 +833,7 @@ def run_matching(items: list[PolicyItem], report: PolicySeedReport, day: dt.date
     """
     from yiwang.policies import delivery
     from yiwang.policies.models import Target
-    from yiwang.rules import evaluate_many
+    from yiwang.rules import evaluate
 
     live = [
         i
@@ -853,16 +853,25 @@ def run_matching(items: list[PolicyItem], report: PolicySeedReport, day: dt.date
         now = timezone.now()
         rows: list[PolicyMatch] = []
         counts = {i.code: {"pass": 0, "unknown": 0} for i in todo}
-        for start in range(0, len(orgs), 1000):
-            chunk = orgs[start : start + 1000]
-            for org, raw in zip(chunk, profile.bulk_raw_facts(chunk, as_of=None), strict=True):
-                for item, ev in zip(todo, evaluate_many(rules, raw, day, trace=False), strict=True):
-                    if ev.verdict == "fail":
-                        continue
-                    counts[item.code][ev.verdict] += 1
-                    rows.append(
-                        delivery._match_row(item, item.published_version, org.pk, ev, now)  # type: ignore[arg-type]
-                    )
+        cat = profile.catalog()
+        normal = [
+            cat.normalize(raw, day, strict=False)
+            for raw in profile.bulk_raw_facts(orgs, as_of=None)
+        ]
+        # 1. the bulk sweep finds who passes or might (most pairs fail and need no more);
+        # 2. the per-entity evaluator explains just those pairs (what is missing, amounts).
+        candidates = _sweep_candidates(rules, orgs, normal, day)
+        for idx, org in enumerate(orgs):
+            cache: dict[Any, Any] = {}
+            for r in candidates.get(idx, ()):
+                ev = evaluate(rules[r], normal[idx], day, normalized=True, trace=False, cache=cache)
+                if ev.verdict == "fail":  # pragma: no cover - the engines agree (property test)
+                    continue
+                item = todo[r]
+                counts[item.code][ev.verdict] += 1
+                rows.append(
+                    delivery._match_row(item, item.published_version, org.pk, ev, now)  # type: ignore[arg-type]
+                )
         with transaction.atomic():
             PolicyMatch.objects.filter(item__in=todo).delete()
             PolicyMatch.objects.bulk_create(rows, batch_size=2000)
@@ -877,6 +886,28 @@ def run_matching(items: list[PolicyItem], report: PolicySeedReport, day: dt.date
     ids = [i.pk for i in items]
     report.matches = PolicyMatch.objects.filter(item_id__in=ids).count()
     report.deliveries = PolicyDelivery.objects.filter(item_id__in=ids).count()
+
+
+def _sweep_candidates(
+    rules: list[Any], orgs: list[Organisation], normal: list[dict[str, Any]], day: dt.date
+) -> dict[int, list[int]]:
+    """{organisation index: [rule index, ...]} of the pairs that do not fail (vector sweep)."""
+    from yiwang.rules import polars_backend, vector
+    from yiwang.rules.lower import columns
+
+    cols: dict[str, str] = {}
+    for rule in rules:
+        cols.update(columns(rule, day))
+    df = polars_backend.frame(
+        [polars_backend.row_of(n) for n in normal], cols, ids=list(range(len(orgs)))
+    )
+    res = vector.sweep(rules, vector.FactArrays.from_polars(df), day)
+    out: dict[int, list[int]] = {}
+    for r, rule in enumerate(rules):
+        for unknown in (False, True):
+            for idx in res.matches(rule.id, unknown=unknown):
+                out.setdefault(int(idx), []).append(r)
+    return out
 
 
 def summary(report: PolicySeedReport) -> str:
