@@ -278,9 +278,19 @@ def library(request: HttpRequest) -> HttpResponse:
         "areas": calculator.area_choices(),
         "today": day,
         "open_ids": {i.pk for i in page if _is_open(i, day)},
+        "mine": _my_outcomes(request, list(page)),
         "query": _query_without_page(request),
     }
     return render(request, "policies/library.html", ctx)
+
+
+def _my_outcomes(request: HttpRequest, items: list[PolicyItem]) -> dict[int, str] | None:
+    """For an enterprise user: their outcome for each listed item (None for anyone else)."""
+    org = selectors.enterprise_for(request.user)
+    if org is None:
+        return None
+    pool = [i for i in items if i.published_version_id is not None]
+    return {m.item.pk: m.outcome for m in matching.for_enterprise(org, lang=_lang(), items=pool)}
 
 
 def _query_without_page(request: HttpRequest) -> str:

@@ -422,3 +422,14 @@ def test_staff_decide_corrections_in_their_territory(client, pw):
     c.refresh_from_db()
     assert c.status == "accepted"
     assert profile.raw_facts(pw.extra["pol_org_a"])["industry"] == c.value
+
+
+def test_library_marks_items_an_enterprise_user_qualifies_for(client, pw):
+    item = pw.extra["pol_item_a"]
+    html = client.get("/policies/").content.decode()
+    assert "data-my-outcome" not in html
+    login(client, pw, "enterprise_a")
+    html = client.get("/policies/").content.decode()
+    assert 'data-my-outcome="eligible"' in html and 'data-testid="to-my-matches"' in html
+    assert html.count("data-my-outcome") == 1  # side b's item is not eligible for a's firm
+    assert item.title in html
