@@ -13,7 +13,6 @@ process's peak resident memory. Goal (issue 6): ≤ 30 s and ≤ 2 GB for 1,000,
 
 from __future__ import annotations
 
-import json
 import resource
 import time
 from typing import Any
@@ -67,6 +66,7 @@ def _fill(n: int, batch: int) -> Any:
     from yiwang.core.ids import make_credit_code
     from yiwang.core.models import IndustryCode
     from yiwang.exchange import actions
+    from yiwang.exchange.actions import _split
     from yiwang.exchange.keys import key_hash, subject_hash
     from yiwang.exchange.models import Dataset, Record
 
@@ -106,13 +106,15 @@ def _fill(n: int, batch: int) -> Any:
                 "capital": 100 + i % 1000,
                 "founded": "2020-01-01",
             }
+            # stored exactly as a load stores it (presence of the sealed fields beside them)
+            data, sealed = _split(ds, {**data, "legal_rep": "王小明"})
             recs.append(
                 Record(
                     dataset=ds,
                     key_hash=key_hash(ds.code, [f"{code}#{i}"]),
                     subject_hash=subject_hash(code),
                     data=data,
-                    sealed=json.dumps({"legal_rep": "王小明"}, ensure_ascii=False),
+                    sealed=sealed,
                     version=1,
                 )
             )

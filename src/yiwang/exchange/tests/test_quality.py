@@ -78,3 +78,26 @@ def test_fast_uscc_check_agrees_with_stdnum(value):
     assert check(value) == uscc.is_valid(value)
     if quality._uscc_fast(value):
         assert uscc.is_valid(value)
+
+
+def test_database_and_python_paths_agree(xw, monkeypatch):
+    import re
+
+    staff = xw.users["dept_staff_a"]
+    good = make_credit_code("330106", "MA0000011")
+    actions.do_load_dataset(
+        actor=staff,
+        code="ent_reg_a",
+        source="api",
+        content=[
+            {"credit_code": good, "name": "甲", "legal_rep": "李四"},
+            {"credit_code": good[:-1] + ("0" if good[-1] != "0" else "1"), "name": "乙"},
+        ],
+    )
+    ds = Dataset.objects.get(code="ent_reg_a")
+    in_db = quality.run_quality(ds).checks
+    monkeypatch.setattr(quality, "_SIMPLE", re.compile(r"(?!)"))  # matches nothing
+    in_python = quality.run_quality(ds).checks
+    assert in_db == in_python
+    legal = next(c for c in in_db if c["field"] == "legal_rep")
+    assert legal["failed"] == 1  # 王小明 and 李四 present, 乙 has none
