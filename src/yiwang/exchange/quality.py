@@ -205,6 +205,64 @@ def _counts_in_db(
     return rows, filled, checked, invalid, dupes
 
 
+def _consistency(ds: Dataset) -> list[dict[str, Any]]:
+    """Cross-source consistency: a non-personal field bound to a data element is compared,
+    subject by subject, with the same element in other datasets about the same kind of
+    subject (one enterprise's name or address in two departments' data). Reported as
+    problems; not part of the score."""
+    if not ds.subject_kind:
+        return []
+    mine = {
+        f["name"]: f["element"]
+        for f in ds.fields
+        if f.get("element")
+        and f["name"] != ds.subject_field
+        and f.get("sensitivity") not in ("pi", "spi")
+    }
+    if not mine:
+        return []
+    out = []
+    others = Dataset.objects.filter(subject_kind=ds.subject_kind).exclude(pk=ds.pk)
+    for other in others.order_by("code"):
+        pairs = {
+            n: g["name"]
+            for n, el in mine.items()
+            for g in other.fields
+            if g.get("element") == el and g.get("sensitivity") not in ("pi", "spi")
+        }
+        if not pairs:
+            continue
+        theirs: dict[str, dict[str, Any]] = {}
+        for sh, data in Record.objects.filter(dataset=other).values_list("subject_hash", "data"):
+            theirs.setdefault(sh, data)
+        compared: Counter[str] = Counter()
+        differ: Counter[str] = Counter()
+        for sh, data in Record.objects.filter(dataset=ds).values_list("subject_hash", "data"):
+            o = theirs.get(sh)
+            if o is None:
+                continue
+            for n, m in pairs.items():
+                a, b = data.get(n), o.get(m)
+                if _empty(a) or _empty(b):
+                    continue
+                compared[n] += 1
+                if str(a).strip() != str(b).strip():
+                    differ[n] += 1
+        for n in pairs:
+            rate = 1 - differ[n] / compared[n] if compared[n] else 1.0
+            out.append(
+                {
+                    "rule": "consistency",
+                    "field": n,
+                    "with": f"{other.code}.{pairs[n]}",
+                    "checked": compared[n],
+                    "failed": differ[n],
+                    "pass_rate": round(rate, 4),
+                }
+            )
+    return out
+
+
 def _empty(v: Any) -> bool:
     return v is None or v == "" or v == []
 
@@ -291,6 +349,7 @@ def run_quality(ds: Dataset, *, now: dt.datetime | None = None, actor: Any = Non
                 "pass_rate": round(rate, 4),
             }
         )
+    checks.extend(_consistency(ds))
     max_age = FREQUENCY_DAYS.get(ds.frequency, 3650)
     age = (now - ds.loaded_at).total_seconds() / 86400 if ds.loaded_at else None
     timely = age is not None and age <= max_age

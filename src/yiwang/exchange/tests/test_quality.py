@@ -101,3 +101,43 @@ def test_database_and_python_paths_agree(xw, monkeypatch):
     assert in_db == in_python
     legal = next(c for c in in_db if c["field"] == "legal_rep")
     assert legal["failed"] == 1  # 王小明 and 李四 present, 乙 has none
+
+
+def test_cross_source_consistency(xw):
+    staff_b = xw.users["dept_staff_b"]
+    actions.do_define_element(actor=None, code="DE-NAME", name="企业名称", type="string")
+    schema = {
+        "fields": [
+            {"name": "credit_code", "type": "string", "sensitivity": "public"},
+            {"name": "ent_name", "type": "string", "sensitivity": "public", "element": "DE-NAME"},
+        ],
+        "primaryKey": ["credit_code"],
+    }
+    mine = Dataset.objects.get(code="ent_reg_a")
+    fields = [dict(f) for f in mine.schema["fields"]]
+    next(f for f in fields if f["name"] == "name")["element"] = "DE-NAME"
+    actions.do_publish_dataset(
+        actor=xw.users["dept_staff_a"],
+        code="ent_reg_a",
+        name=mine.name,
+        schema={**mine.schema, "fields": fields},
+        subject_kind="enterprise",
+        subject_field="credit_code",
+    )
+    actions.do_publish_dataset(
+        actor=staff_b,
+        code="tax_b",
+        name="纳税",
+        schema=schema,
+        subject_kind="enterprise",
+        subject_field="credit_code",
+    )
+    actions.do_load_dataset(
+        actor=staff_b,
+        code="tax_b",
+        source="api",
+        content=[{"credit_code": xw.extra["credit_code_a"], "ent_name": "测试企业A"}],
+    )
+    run = quality.run_quality(Dataset.objects.get(code="ent_reg_a"))
+    [c] = [c for c in run.checks if c["rule"] == "consistency"]
+    assert (c["field"], c["with"], c["checked"], c["failed"]) == ("name", "tax_b.ent_name", 1, 1)
