@@ -45,6 +45,7 @@ from yiwang.policies.models import (
 from yiwang.registry.models import Organisation
 from yiwang.rules import Rule, RuleError
 from yiwang.rules.errors import FactError
+from yiwang.rules.model import DateConst
 
 PUBLISHED = "policies.published"
 PROFILE_CHANGED = "policies.profile_changed"
@@ -109,8 +110,8 @@ def _atom_signature(a: Any) -> dict[str, Any]:
     value = a.value
     if isinstance(value, tuple):
         value = list(value)
-    elif hasattr(value, "text"):
-        value = value.text()
+    elif isinstance(value, DateConst):
+        value = value.text
     elif isinstance(value, dt.date):
         value = value.isoformat()
     return {

@@ -270,3 +270,14 @@ def test_correction_reject_needs_note(gw):
     actions.decide_correction(gw.users["dept_staff_a"], c, accept=False, note="登记信息无误")
     assert FactCorrection.objects.get(pk=c.pk).status == "rejected"
     assert profile.facts_for(org)["industry"] == "C3911"
+
+
+def test_diff_of_date_atoms(gw):
+    r = f.rule()
+    r["when"]["all"].append({"id": "valid", "expr": "high_tech_expires_on >= as_of"})
+    item = f.published_item(gw, rule=r)
+    r2 = f.rule()
+    r2["when"]["all"].append({"id": "valid", "expr": "high_tech_expires_on >= 2026-01-01"})
+    v2 = actions.update_rule(gw.users["dept_staff_a"], item, r2)
+    [m] = v2.diff["modified"]
+    assert m["id"] == "valid" and m["changes"]["value"] == ["as_of", "2026-01-01"]
