@@ -86,6 +86,13 @@ def open_items(as_of: dt.date | None = None) -> QuerySet[PolicyItem]:
         PolicyItem.objects.filter(status=ItemStatus.PUBLISHED, published_version__isnull=False)
         .filter(Q(closes_on__isnull=True) | Q(closes_on__gte=day))
         .select_related("published_version", "department", "document")
+        # the rule is parsed once per version (``rule_of`` caches it); the texts are not needed
+        .defer(
+            "published_version__rule",
+            "published_version__diff",
+            "document__full_text",
+            "document__interpretation",
+        )
         .order_by("closes_on", "pk")
     )
 
