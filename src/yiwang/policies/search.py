@@ -404,12 +404,11 @@ def invalidate(*_args: Any, **_kwargs: Any) -> None:
 
 
 def _connect() -> None:
-    from django.db.models.signals import m2m_changed, post_delete, post_save
+    from django.db.models.signals import post_delete, post_save
 
     for name in ("PolicyDocument", "PolicyItem", "PolicyItemVersion"):
         post_save.connect(invalidate, sender=f"policies.{name}", dispatch_uid=f"search-{name}")
         post_delete.connect(invalidate, sender=f"policies.{name}", dispatch_uid=f"search-d{name}")
-    m2m_changed.connect(invalidate, dispatch_uid="search-m2m", weak=False)
 
 
 _connect()
