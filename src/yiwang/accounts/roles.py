@@ -46,6 +46,7 @@ class Cap:
     CASES_VIEW = "cases.view"
     POLICY_EDIT = "policies.edit"  # draft policies and items, atomise, submit for review
     POLICY_REVIEW = "policies.review"  # the checker: approve and publish, withdraw
+    POLICY_ENTERPRISE = "policies.enterprise"  # an enterprise's own matches, profile, inbox
     POLICY_MATCHES = "policies.matches"  # who qualifies; reading an enterprise profile
     DATA_CATALOG = "exchange.catalog"  # read the data catalog, request grants
     DATA_PUBLISH = "exchange.publish"  # publish datasets, load data, run quality
@@ -55,7 +56,7 @@ class Cap:
 
 CAPABILITIES: dict[str, frozenset[str]] = {
     Role.RESIDENT: frozenset({Cap.PORTAL}),
-    Role.ENTERPRISE: frozenset({Cap.PORTAL}),
+    Role.ENTERPRISE: frozenset({Cap.PORTAL, Cap.POLICY_ENTERPRISE}),
     Role.GRID_WORKER: frozenset({Cap.CONSOLE, Cap.REGISTRY_VIEW, Cap.CASES_VIEW}),
     Role.DEPT_STAFF: frozenset(
         {
