@@ -357,6 +357,14 @@ def _date_between(rng: random.Random, start: dt.date, end: dt.date) -> dt.date:
     return start + dt.timedelta(days=rng.randrange(0, (end - start).days + 1))
 
 
+def _add_years(d: dt.date, years: int) -> dt.date:
+    """The same day ``years`` later (29 February → 28 February)."""
+    try:
+        return d.replace(year=d.year + years)
+    except ValueError:
+        return d.replace(year=d.year + years, day=28)
+
+
 def _r(x: float, nd: int = 2) -> float:
     return round(x, nd)
 
@@ -535,7 +543,7 @@ def enterprise_facts(org: Organisation, rng: random.Random, today: dt.date) -> d
             cert = _date_between(rng, dt.date(today.year, 1, 1), today - dt.timedelta(days=10))
         f["high_tech_certified_on"] = cert
         f["high_tech_first"] = rng.random() < 0.5
-        f["high_tech_expires_on"] = cert.replace(year=cert.year + 3) - dt.timedelta(days=1)
+        f["high_tech_expires_on"] = _add_years(cert, 3) - dt.timedelta(days=1)
     f["is_tech_sme"] = tech and s <= 2 and rng.random() < (0.6 if high_tech else 0.25)
     f["is_gazelle"] = tech and g_last > 0.2 and rng.random() < 0.15
     f["is_quasi_unicorn"] = f["is_gazelle"] and rng.random() < 0.05

@@ -215,3 +215,8 @@ def test_profiles_are_deterministic():
     cat = content.catalog()
     normal = cat.normalize(a, DAY)  # every generated fact fits the catalog
     assert normal
+
+
+def test_certificates_granted_on_a_leap_day_expire_on_28_february():
+    assert policy_demo._add_years(dt.date(2024, 2, 29), 3) == dt.date(2027, 2, 28)
+    assert policy_demo._add_years(dt.date(2024, 3, 1), 3) == dt.date(2027, 3, 1)
