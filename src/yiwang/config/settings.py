@@ -127,7 +127,17 @@ DATA_DIR.mkdir(parents=True, exist_ok=True)
 _db_url = os.environ.get("DATABASE_URL", "")
 if ENV == "test":
     _db_url = os.environ.get("YIWANG_TEST_DATABASE_URL", "")
-if _db_url:
+_db_pool = int(os.environ.get("YIWANG_DB_POOL_MAX", "0" if ENV == "test" else "20"))
+if _db_url and _db_url.startswith(("postgres", "postgresql")) and _db_pool > 0:
+    # The ASGI server runs each request on a thread of its own, so per-thread persistent
+    # connections pile up under load ("too many clients"); a psycopg pool bounds them.
+    DATABASES = {"default": dj_database_url.parse(_db_url, conn_max_age=0)}
+    DATABASES["default"].setdefault("OPTIONS", {})["pool"] = {
+        "min_size": 2,
+        "max_size": _db_pool,
+        "timeout": 30,
+    }
+elif _db_url:
     DATABASES = {
         "default": dj_database_url.parse(_db_url, conn_max_age=60, conn_health_checks=True)
     }

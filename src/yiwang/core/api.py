@@ -19,7 +19,16 @@ def token_digest(raw: str) -> str:
 
 
 class SessionAuth(_NinjaSessionAuth):
-    """The browser's session (CSRF checked on writes)."""
+    """The browser's session (CSRF checked on writes).
+
+    A request that carries ``Authorization: Bearer …`` is left to :class:`TokenAuth`: it is not
+    authenticated by its cookies, so it needs no CSRF token (a cross-site page cannot set that
+    header without a CORS preflight, which we never allow)."""
+
+    def __call__(self, request: HttpRequest) -> Any:
+        if request.headers.get("Authorization", "").startswith("Bearer "):
+            return None
+        return super().__call__(request)
 
     def authenticate(self, request: HttpRequest, key: str | None) -> Any:
         user = getattr(request, "user", None)

@@ -12,6 +12,7 @@ from django.db import models
 from django.utils.translation import gettext_lazy as _
 
 from yiwang.accounts.models import Department, Division
+from yiwang.core.personal import not_personal
 from yiwang.registry.models import Organisation
 
 
@@ -317,7 +318,10 @@ class PolicyPreference(models.Model):
         Organisation, on_delete=models.CASCADE, related_name="policy_preference"
     )
     push = models.BooleanField(_("send me matching policies"), default=True)
-    email = models.BooleanField(_("by email"), default=True)
+    email = not_personal(
+        models.BooleanField(_("by email"), default=True),
+        "a yes/no channel preference, not an address",
+    )
     sms = models.BooleanField(_("by SMS"), default=False)
     updated_at = models.DateTimeField(auto_now=True)
 

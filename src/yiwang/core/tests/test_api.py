@@ -233,3 +233,38 @@ def test_pages_are_chinese_first_api_follows_accept_language(client, db):
     assert api.json()["message"] == "Log in or send an API token."
     client.cookies["django_language"] = "en"
     assert client.get("/accounts/login/")["Content-Language"] == "en"
+
+
+@pytest.mark.django_db
+def test_token_writes_need_no_csrf_but_session_writes_do(world):
+    """A system calling with a bearer token has no CSRF cookie; a browser session must send
+    the CSRF token (the real middleware checks are on here, unlike the default test client)."""
+    from django.test import Client
+
+    from yiwang.accounts import actions
+
+    staff = world.users["dept_staff_a"]
+    _, raw = actions.do_create_api_token(actor=staff, name="etl")
+    strict = Client(enforce_csrf_checks=True)
+    by_token = strict.post(
+        "/api/v1/me/tokens",
+        {"name": "second"},
+        content_type="application/json",
+        HTTP_AUTHORIZATION=f"Bearer {raw}",
+    )
+    assert by_token.status_code == 201, by_token.content
+
+    strict.force_login(staff)
+    by_session = strict.post(
+        "/api/v1/me/tokens", {"name": "third"}, content_type="application/json"
+    )
+    assert by_session.status_code == 403
+    # A forged bearer header does not get a session write past the CSRF check either.
+    forged = strict.post(
+        "/api/v1/me/tokens",
+        {"name": "fourth"},
+        content_type="application/json",
+        HTTP_AUTHORIZATION="Bearer yw_forged",
+    )
+    assert forged.status_code == 401
+    assert ApiToken.objects.filter(name__in=["third", "fourth"]).count() == 0
