@@ -23,7 +23,9 @@ def run(args: Any) -> Result:
 
     n = args.size
     t0 = time.perf_counter()
-    demo.seed(residents=1, enterprises=10, people=200, things=10, organisations=n, cases=0)
+    demo.seed(
+        residents=1, enterprises=10, people=200, things=10, organisations=n, cases=0, policies=False
+    )
     district_s = time.perf_counter() - t0
     log(f"district with {n:,} enterprises in {district_s:.1f} s; seeding policies")
     day = dt.date(2026, 11, 30)

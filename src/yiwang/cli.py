@@ -40,6 +40,7 @@ def _print_accounts(url: str) -> None:
     print(f"  Demo accounts (password for all: {DEMO_PASSWORD}):")
     for a in ACCOUNTS:
         print(f"    {a.username:<12} {Role(a.role).label!s:<28} {a.note}")
+    print("    policyofficer / policyreviewer  政策通 maker / checker (draft, approve)")
     print(f"\n  API docs: {url}api/v1/docs   Admin: {url}admin/   Ctrl-C stops everything.\n")
 
 
@@ -62,6 +63,10 @@ def cmd_demo(args: argparse.Namespace) -> int:
         f"{reg.things} city parts, {reg.organisations} organisations, {report.cases} cases"
         + ("" if report.changed or reg.changed else " (already seeded; nothing added)")
     )
+    if report.policies is not None:
+        from yiwang.policies.demo import summary
+
+        print("Seeded " + summary(report.policies))
     if args.seed_only:
         return 0
     return _serve(args.host, args.port, with_worker=True, announce=True)

@@ -84,6 +84,8 @@ class SeedReport:
     users: int = 0
     registry: Any = None
     cases: int = 0
+    policies: Any = None
+    exchange: Any = None
 
     @property
     def changed(self) -> bool:
@@ -98,6 +100,8 @@ def seed(
     things: int = 50,
     organisations: int = 30,
     cases: int = 20,
+    policies: bool = True,
+    exchange: bool = True,
 ) -> SeedReport:
     """Seed the demo district. Defaults are small (tests); ``yiwang demo`` asks for the full
     district: 50,000 residents, 5,000 city parts, 3,000 organisations."""
@@ -213,6 +217,14 @@ def seed(
         from yiwang.cases.demo import seed_cases
 
         report.cases = seed_cases(count=cases)
+        if exchange:
+            from yiwang.exchange.demo import seed as seed_exchange
+
+            report.exchange = seed_exchange()
+        if policies:
+            from yiwang.policies.demo import seed as seed_policies
+
+            report.policies = seed_policies(district_code=district_code)
         if report.changed or reg.changed:
             audit.record(
                 "demo.seeded",

@@ -210,10 +210,23 @@ def deliver(
 
 
 def _queue_notices(ids: list[int]) -> None:
+    """Queue the email/SMS job of each delivery whose enterprise has an account to tell (most
+    registry enterprises have none: their inbox entry waits for them)."""
     from yiwang.policies.tasks import send_policy_notice
 
-    for pk in ids:
-        send_policy_notice(pk)
+    codes = (
+        User.objects.filter(role=Role.ENTERPRISE, is_active=True)
+        .exclude(credit_code="")
+        .values("credit_code")
+    )
+    if not codes.exists():
+        return
+    for start in range(0, len(ids), 500):
+        chunk = ids[start : start + 500]
+        for pk in PolicyDelivery.objects.filter(
+            pk__in=chunk, organisation__credit_code__in=codes
+        ).values_list("pk", flat=True):
+            send_policy_notice(pk)
 
 
 # --- email / SMS --------------------------------------------------------------------------------

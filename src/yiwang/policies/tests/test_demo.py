@@ -43,7 +43,13 @@ def _counts() -> dict[str, int]:
 def seeded(django_capture_on_commit_callbacks):
     with django_capture_on_commit_callbacks(execute=True):
         district_demo.seed(
-            residents=1, enterprises=2, people=20, things=5, organisations=80, cases=0
+            residents=1,
+            enterprises=2,
+            people=20,
+            things=5,
+            organisations=80,
+            cases=0,
+            policies=False,
         )
     # As in ``yiwang demo`` (huey not immediate): the publication events only queue work,
     # and the seed matches every item itself.
