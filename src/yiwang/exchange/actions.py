@@ -20,7 +20,7 @@ from django.utils.translation import gettext as _
 
 from yiwang.accounts.models import Department, User
 from yiwang.accounts.roles import Cap
-from yiwang.core import audit
+from yiwang.core import audit, events
 from yiwang.core.crypto import sm3_hex
 from yiwang.core.errors import Conflict, DomainError, Forbidden, NotFound, ValidationFailed
 from yiwang.core.masking import MASKERS
@@ -333,6 +333,7 @@ def do_load_dataset(
                 "updated": version.updated,
             },
         )
+        events.publish("exchange.dataset_loaded", {"dataset": ds.code, "version": number})
     return version
 
 

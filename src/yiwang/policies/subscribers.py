@@ -21,3 +21,12 @@ def rematch_enterprise(payload: dict[str, Any]) -> None:
     from yiwang.policies.delivery import on_profile_changed
 
     on_profile_changed(int(payload["organisation"]))
+
+
+@events.subscriber("exchange.dataset_loaded", background=True)
+def feed_profiles(payload: dict[str, Any]) -> None:
+    """A shared dataset was loaded: feed its mapped facts into the enterprise profiles
+    (read through the exchange under the policy department's grant; see ``feeds.py``)."""
+    from yiwang.policies.feeds import on_dataset_loaded
+
+    on_dataset_loaded(payload)
