@@ -340,6 +340,42 @@ def _enterprises() -> list[dict[str, Any]]:
     return [out[k] for k in sorted(out)]
 
 
+def _profile(credit_code: str) -> dict[str, Any] | None:
+    """The policy demo's synthetic profile of a registry enterprise (or the showcase), so the
+    tax, social-insurance and qualification rows agree with it and the profile feed of 政策通
+    (policies/feeds.py) confirms the values with the dataset as their source."""
+    from yiwang.policies.demo import demo_profile_facts
+
+    return demo_profile_facts(credit_code, timezone.localdate())
+
+
+def _iso(value: Any) -> Any:
+    return value.isoformat() if isinstance(value, dt.date) else value
+
+
+def _qualifications(
+    credit_code: str, known: dict[str, Any], year: int, i: int
+) -> list[dict[str, Any]]:
+    rows: list[dict[str, Any]] = []
+    for flag, q, start, end in (
+        ("is_high_tech", "高新技术企业", "high_tech_certified_on", "high_tech_expires_on"),
+        ("is_tech_sme", "科技型中小企业", "", ""),
+        ("is_srdi", "专精特新中小企业", "srdi_certified_on", ""),
+    ):
+        if known.get(flag) is not True:
+            continue
+        rows.append(
+            {
+                "credit_code": credit_code,
+                "qualification": q,
+                "certificate_no": f"GR{year - 1}33{i:06d}{len(rows)}",
+                "valid_from": _iso(known.get(start)) if start else None,
+                "valid_to": _iso(known.get(end)) if end else None,
+            }
+        )
+    return rows
+
+
 def _rows(code: str, enterprises: list[dict[str, Any]], rng: random.Random) -> list[dict[str, Any]]:
     year = timezone.localdate().year - 1
     if code == "scj_enterprise_registration":
@@ -347,6 +383,19 @@ def _rows(code: str, enterprises: list[dict[str, Any]], rng: random.Random) -> l
     if code == "swj_annual_tax_summary":
         rows = []
         for e in enterprises:
+            known = _profile(e["credit_code"])
+            if known is not None:
+                for y in (year - 1, year):
+                    row = {
+                        "credit_code": e["credit_code"],
+                        "year": y,
+                        "revenue": known.get(f"revenue@FY{y}"),
+                        "tax_paid": known.get(f"tax_paid@FY{y}"),
+                        "credit_rating": known.get("tax_credit_level") if y == year else None,
+                    }
+                    if row["revenue"] is not None or row["tax_paid"] is not None:
+                        rows.append(row)
+                continue
             base = rng.lognormvariate(6, 1.1)
             for y in (year - 1, year):
                 revenue = round(base * (1 + rng.uniform(-0.1, 0.3)), 2)
@@ -363,6 +412,18 @@ def _rows(code: str, enterprises: list[dict[str, Any]], rng: random.Random) -> l
     if code == "rsj_social_insurance_headcount":
         rows = []
         for e in enterprises:
+            known = _profile(e["credit_code"])
+            if known is not None:
+                if known.get("employees") is not None:
+                    rows += [
+                        {
+                            "credit_code": e["credit_code"],
+                            "period": f"{year}-{m:02d}",
+                            "insured": int(known["employees"]),
+                        }
+                        for m in (10, 11, 12)
+                    ]
+                continue
             n = int(rng.lognormvariate(2.5, 1.0))
             for m in (10, 11, 12):
                 rows.append(
@@ -376,6 +437,10 @@ def _rows(code: str, enterprises: list[dict[str, Any]], rng: random.Random) -> l
     if code == "kjj_tech_qualifications":
         rows = []
         for i, e in enumerate(enterprises):
+            known = _profile(e["credit_code"])
+            if known is not None:
+                rows += _qualifications(e["credit_code"], known, year, i)
+                continue
             if i % 4:
                 continue
             q = ["高新技术企业", "科技型中小企业", "专精特新中小企业"][i % 3]

@@ -70,6 +70,8 @@ class PolicySeedReport:
     matched_items: int = 0
     matches: int = 0
     deliveries: int = 0
+    feed_grants: int = 0  # grants the policy desk obtained for the profile feed
+    fed_facts: int = 0  # facts written by the feed from the exchange's datasets
     timings: dict[str, float] = field(default_factory=dict)
 
     @property
@@ -83,6 +85,8 @@ class PolicySeedReport:
                 self.documents,
                 self.items,
                 self.published,
+                self.feed_grants,
+                self.fed_facts,
             )
         )
 
@@ -118,6 +122,9 @@ def seed(
     t0 = time.perf_counter()
     seed_profiles(day, report)
     report.timings["profiles_s"] = round(time.perf_counter() - t0, 3)
+    t0 = time.perf_counter()
+    feed_from_exchange(departments, reviewer, day, report)
+    report.timings["feed_s"] = round(time.perf_counter() - t0, 3)
     t0 = time.perf_counter()
     published = seed_library(
         district, streets, departments, officer, reviewer, day=day, report=report
@@ -275,6 +282,75 @@ def _enterprise_user_organisations(district: Division, report: PolicySeedReport)
 
 
 # ---------------------------------------------------------------------------- profiles
+
+
+def demo_profile_facts(credit_code: str, today: dt.date) -> dict[str, Any] | None:
+    """The synthetic facts ``seed_profiles`` gives the enterprise with this credit code (the
+    exchange demo's tax, social insurance and qualification rows carry the same values, so
+    the profile feed confirms them with the dataset as source); ``None`` when unknown."""
+    showcase = (
+        User.objects.filter(username=SHOWCASE_USER, role=Role.ENTERPRISE)
+        .values_list("credit_code", flat=True)
+        .first()
+    )
+    if showcase and credit_code == showcase:
+        return showcase_facts(today)
+    org = Organisation.objects.filter(credit_code=credit_code).first()
+    if org is None:
+        return None
+    return enterprise_facts(
+        org, random.Random(SEED * 31 + zlib.crc32(org.credit_code.encode())), today
+    )
+
+
+def feed_from_exchange(
+    departments: dict[str, Department], requester: User, today: dt.date, report: PolicySeedReport
+) -> None:
+    """The policy desk asks the owners of the mapped datasets (profile_sources.yaml) for
+    grants of the mapped fields, the owners' leaders approve, and the profiles are fed once
+    through the exchange (each batch logged with the purpose 政策精准匹配). Idempotent: a
+    grant is asked for once, a dataset fed once (later loads feed through the event)."""
+    from yiwang.exchange import actions as exchange_actions
+    from yiwang.exchange.models import Dataset, ExchangeLog, Grant
+    from yiwang.policies import feeds
+
+    desk = departments.get(DESK)
+    if desk is None:
+        return
+    src = feeds.sources()
+    for code, dmap in src.datasets.items():
+        ds = Dataset.objects.select_related("owner").filter(code=code).first()
+        if ds is None:
+            continue
+        if not Grant.objects.filter(dataset=ds, requester=desk).exists():
+            owner = (
+                User.objects.filter(department=ds.owner, role=Role.DEPT_LEADER)
+                .order_by("id")
+                .first()
+            )
+            if owner is None:
+                continue
+            g = exchange_actions.do_request_grant(
+                actor=requester,
+                dataset_code=code,
+                fields=dmap.fields,
+                purpose=src.purpose,
+                legal_basis="《优化营商环境条例》第十条；《政务数据共享管理办法》",
+                valid_from=today,
+                valid_to=today + dt.timedelta(days=365),
+                daily_quota=1000,
+            )
+            if g.status == "requested":  # unconditional sharing is approved on request
+                exchange_actions.do_decide_grant(actor=owner, grant_id=g.pk, decision="approve")
+            report.feed_grants += 1
+        if ExchangeLog.objects.filter(
+            dataset=ds, requester=desk, purpose=src.purpose, result="ok"
+        ).exists():
+            continue
+        fed = feeds.feed_dataset(
+            code, since_version=0, department=desk, src=src, as_of=today, notify=False
+        )
+        report.fed_facts += fed.facts
 
 
 def _source(name: str) -> str:
@@ -922,5 +998,6 @@ def summary(report: PolicySeedReport) -> str:
     return (
         f"policies: {report.documents} documents, {report.items} items "
         f"({report.published} published, {report.expired} expired), {report.profiles} profiles "
-        f"with {report.facts} facts, {report.matches} matches, {report.deliveries} deliveries"
+        f"with {report.facts} facts ({report.fed_facts} fed from shared datasets), "
+        f"{report.matches} matches, {report.deliveries} deliveries"
     )

@@ -294,3 +294,39 @@ def test_a_changed_row_feeds_only_its_enterprise(gw, tax, run):
     assert [r.object_id for r in sets] == [str(b.pk)]
     got = EnterpriseFact.objects.get(organisation=b, name="revenue", period=f"FY{YEAR}")
     assert got.value == 250.0
+
+
+# --- the demo -----------------------------------------------------------------------------------
+def test_the_demo_feeds_profiles_through_the_exchange(db, django_capture_on_commit_callbacks):
+    from yiwang import demo as district_demo
+    from yiwang.exchange.models import Grant
+    from yiwang.policies import demo as policy_demo
+
+    with django_capture_on_commit_callbacks(execute=True):
+        district_demo.seed(
+            residents=1,
+            enterprises=2,
+            people=10,
+            things=2,
+            organisations=12,
+            cases=0,
+            policies=False,
+        )
+    with django_capture_on_commit_callbacks(execute=False):
+        report = policy_demo.seed(match=False)
+    desk = feeds.policy_department()
+    assert desk is not None and desk.code.endswith("-fgj")
+    granted = Grant.objects.filter(requester=desk, purpose=feeds.FEED_PURPOSE, status="approved")
+    assert set(granted.values_list("dataset__code", flat=True)) == set(feeds.sources().datasets)
+    assert report.feed_grants == 4 and report.fed_facts > 0
+    fed = EnterpriseFact.objects.filter(source__startswith="企业年度纳税汇总（")
+    assert fed.filter(name="revenue").exists() and fed.filter(name="tax_credit_level").exists()
+    assert EnterpriseFact.objects.filter(source__startswith="企业社保参保人数（", name="employees")
+    ok = ExchangeLog.objects.filter(requester=desk, purpose="政策精准匹配", result="ok")
+    assert set(ok.values_list("dataset__code", flat=True)) == set(feeds.sources().datasets)
+    # a second run asks for nothing and reads nothing again
+    logs = ExchangeLog.objects.count()
+    with django_capture_on_commit_callbacks(execute=False):
+        again = policy_demo.seed(match=False)
+    assert (again.feed_grants, again.fed_facts) == (0, 0)
+    assert ExchangeLog.objects.count() == logs
