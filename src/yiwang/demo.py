@@ -217,6 +217,10 @@ def seed(
         from yiwang.cases.demo import seed_cases
 
         report.cases = seed_cases(count=cases)
+        if policies:
+            from yiwang.policies.demo import register_enterprise_user_organisations
+
+            register_enterprise_user_organisations(district)
         if exchange:
             from yiwang.exchange.demo import seed as seed_exchange
 

@@ -23,7 +23,7 @@ from yiwang.accounts.roles import Role
 from yiwang.core.errors import DomainError
 from yiwang.core.ids import make_resident_id
 from yiwang.exchange import actions
-from yiwang.exchange.models import Dataset, ExchangeLog, Grant
+from yiwang.exchange.models import DataElement, Dataset, ExchangeLog, Grant
 
 DEMO_PASSWORD = "Yiwang@2026"  # noqa: S105  the demo's documented password (README)
 
@@ -483,7 +483,10 @@ def seed() -> ExchangeSeedReport:
     prefix = scj.code[: -len("scj")]
     pw = make_password(DEMO_PASSWORD)
     leaders = {s: _leader(prefix, s, report, pw) for s in ("scj", "swj", "rsj", "kjj", "mzj")}
+    have_elements = set(DataElement.objects.values_list("code", flat=True))
     for code, name, type_, table, validator, definition in ELEMENTS:
+        if code in have_elements:
+            continue
         actions.do_define_element(
             actor=None,
             code=code,

@@ -210,6 +210,14 @@ def _desk_users(
     return made[0], made[1]
 
 
+def register_enterprise_user_organisations(district: Division) -> int:
+    """Called by the main demo before the exchange's datasets are made, so that those describe
+    the same enterprises on the first run as on any later one. Returns how many were added."""
+    report = PolicySeedReport()
+    _enterprise_user_organisations(district, report)
+    return report.organisations
+
+
 def _enterprise_user_organisations(district: Division, report: PolicySeedReport) -> None:
     """The demo's enterprise users act for an organisation with their credit code: register
     the ones the registry does not have yet (synthetic, in a demo building), so that their

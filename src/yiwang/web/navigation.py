@@ -23,6 +23,7 @@ NAV: list[NavItem] = [
     NavItem("report", _("Report a problem"), "cases:report", Cap.PORTAL),
     NavItem("my_cases", _("My reports"), "cases:mine", Cap.PORTAL),
     NavItem("messages", _("Messages"), "cases:messages", Cap.PORTAL),
+    NavItem("my_entry", _("My registry entry"), "registry:mine", Cap.PORTAL),
     NavItem("my_data", _("Who read my data"), "exchange:me", Cap.PORTAL),
     NavItem("policies", _("Policy library"), "policies:library", Cap.PORTAL),
     NavItem("my_policies", _("My policies"), "policies:my_matches", Cap.POLICY_ENTERPRISE),

@@ -174,7 +174,13 @@ def test_cli_audit_verify_exit_codes(tmp_path):
     """End to end through `yiwang audit verify` on a fresh SQLite data dir."""
     env = {"YIWANG_DATA_DIR": str(tmp_path), "YIWANG_ENV": "development", "DATABASE_URL": ""}
     env["DJANGO_SETTINGS_MODULE"] = "yiwang.config.settings"
-    seeded = _run_cli("demo", "--seed-only", "--residents", "2", env_extra=env)
+    seeded = _run_cli(
+        "demo",
+        "--seed-only",
+        *("--residents", "2", "--people", "200", "--things", "20"),
+        *("--organisations", "20", "--cases", "5"),
+        env_extra=env,
+    )
     assert seeded.returncode == 0, seeded.stderr
     ok = _run_cli("audit", "verify", env_extra=env)
     assert ok.returncode == 0, ok.stderr
