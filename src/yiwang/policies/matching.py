@@ -15,13 +15,14 @@ The two paths agree (tests/test_matching.py proves it on random enterprises).
 from __future__ import annotations
 
 import datetime as dt
+import threading
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Any
 
-from django.db.models import Q, QuerySet
+from django.db.models import Count, Max, Q, QuerySet
 
 from yiwang.policies import profile
 from yiwang.policies.models import ItemStatus, PolicyItem, PolicyItemVersion, Target
@@ -222,6 +223,31 @@ def _evaluate(
     return out
 
 
+_POOL_LOCK = threading.Lock()
+_pool_cache: dict[str, Any] = {"key": None, "items": []}
+
+
+def _items_fingerprint() -> tuple[Any, ...]:
+    """Changes whenever an item is added, removed, edited, published, withdrawn or expired
+    (every write to an item sets ``updated_at``, bulk ones included), in any process."""
+    row = PolicyItem.objects.aggregate(n=Count("pk"), top=Max("pk"), at=Max("updated_at"))
+    return (row["n"], row["top"], row["at"])
+
+
+def open_enterprise_items(day: dt.date) -> list[PolicyItem]:
+    """The open published enterprise items, kept in memory between requests until the items
+    change (one aggregate query checks) — building 1,000 model instances with their version,
+    department and document on every "my matches" page cost more than evaluating them."""
+    key = (day, _items_fingerprint())
+    with _POOL_LOCK:
+        if _pool_cache["key"] == key:
+            return list(_pool_cache["items"])
+    items = list(open_items(day).filter(target=Target.ENTERPRISE))
+    with _POOL_LOCK:
+        _pool_cache.update(key=key, items=items)
+    return list(items)
+
+
 def for_enterprise(
     org: Organisation,
     *,
@@ -232,9 +258,7 @@ def for_enterprise(
     """Every open published enterprise item for ``org``: eligible first, then possibly
     eligible, then not eligible; each by deadline."""
     day = as_of or profile.today()
-    pool = (
-        list(items) if items is not None else list(open_items(day).filter(target=Target.ENTERPRISE))
-    )
+    pool = list(items) if items is not None else open_enterprise_items(day)
     facts = profile.facts_for(org, as_of=as_of)
     return _evaluate(pool, facts, day, lang)
 
