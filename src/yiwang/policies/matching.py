@@ -103,6 +103,11 @@ def open_items(as_of: dt.date | None = None) -> QuerySet[PolicyItem]:
 
 @dataclass
 class ItemMatch:
+    """One item's outcome for one enterprise. The verdict, score and amount are computed at
+    once; the lists that explain it (``missing``, ``failed``, ``reasons``, ``explanation``) are
+    built from the evaluation when first read, so a page of 1,000 items pays only for those it
+    shows."""
+
     item: PolicyItem
     outcome: str  # eligible | possibly | not_eligible
     verdict: str  # pass | unknown | fail
@@ -111,16 +116,49 @@ class ItemMatch:
     amount_unit: str
     deadline: dt.date | None
     opens_on: dt.date | None
-    missing: list[dict[str, Any]]  # unknown atoms with the facts that would settle them
-    failed: list[dict[str, Any]]
-    reasons: list[str]  # labels of the atoms that explain the verdict
     evaluation: Evaluation = field(repr=False)
     lang: str = "zh"
 
+    @property
+    def _en(self) -> bool:
+        return self.lang.startswith("en")
+
+    @cached_property
+    def missing(self) -> list[dict[str, Any]]:
+        """Unknown atoms with the facts that would settle them."""
+        return [
+            {
+                "id": u["id"],
+                "label": u["label_en"] if self._en else u["label"],
+                "reason": u["reason"],
+                "facts": u["facts"],
+                "fact_labels": [_fact_label(f, self.lang) for f in u["facts"]],
+            }
+            for u in self.evaluation.unknown
+        ]
+
+    @cached_property
+    def failed(self) -> list[dict[str, Any]]:
+        return [
+            {
+                "id": f["id"],
+                "label": f["label_en"] if self._en else f["label"],
+                "fact": f.get("fact"),
+                "actual": f.get("actual"),
+                "test": f.get("test", ""),
+            }
+            for f in self.evaluation.failed
+        ]
+
+    @cached_property
+    def reasons(self) -> list[str]:
+        """Labels of the atoms that explain the verdict."""
+        return _labels(self.evaluation, self.lang)
+
     @cached_property
     def explanation(self) -> str:
-        """The evaluation trace as text (built when first read)."""
-        return self.evaluation.explain("en" if self.lang.startswith("en") else "zh")
+        """The evaluation trace as text."""
+        return self.evaluation.explain("en" if self._en else "zh")
 
     @property
     def facts_to_provide(self) -> list[str]:
@@ -163,27 +201,6 @@ def _labels(ev: Evaluation, lang: str) -> list[str]:
 
 
 def _item_match(item: PolicyItem, ev: Evaluation, lang: str) -> ItemMatch:
-    en = lang.startswith("en")
-    missing = [
-        {
-            "id": u["id"],
-            "label": u["label_en"] if en else u["label"],
-            "reason": u["reason"],
-            "facts": u["facts"],
-            "fact_labels": [_fact_label(f, lang) for f in u["facts"]],
-        }
-        for u in ev.unknown
-    ]
-    failed = [
-        {
-            "id": f["id"],
-            "label": f["label_en"] if en else f["label"],
-            "fact": f.get("fact"),
-            "actual": f.get("actual"),
-            "test": f.get("test", ""),
-        }
-        for f in ev.failed
-    ]
     return ItemMatch(
         item=item,
         outcome=OUTCOME[ev.verdict],
@@ -193,9 +210,6 @@ def _item_match(item: PolicyItem, ev: Evaluation, lang: str) -> ItemMatch:
         amount_unit=ev.amount_unit,
         deadline=item.closes_on,
         opens_on=item.opens_on,
-        missing=missing,
-        failed=failed,
-        reasons=_labels(ev, lang),
         evaluation=ev,
         lang=lang,
     )
