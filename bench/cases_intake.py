@@ -24,37 +24,17 @@ database is dropped and recreated). ``--size`` is the number of requests per end
 
 from __future__ import annotations
 
-import http.client
 import json
 import os
-import socket
-import statistics
-import subprocess
-import sys
-import threading
-import time
 from typing import Any
 
-from bench.env import REPO, log
+from bench import http_load
 from bench.registry import Result, register
 
 GOAL = "intake >= 50% of the floor's throughput, intake p99 <= 150 ms"
 INTAKE_PATH = "/api/v1/cases"
 FLOOR_PATH = "/bench/api/floor"
 CSRF = "b3nchb3nchb3nchb3nchb3nchb3nchAB"  # any 32 letters and digits
-
-
-def _int_env(name: str, default: int) -> int:
-    try:
-        return int(os.environ.get(name, default))
-    except ValueError:
-        return default
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def _seed(clients: int) -> dict[str, Any]:
@@ -90,6 +70,18 @@ def _seed(clients: int) -> dict[str, Any]:
     }
 
 
+def _headers(token: str) -> dict[str, str]:
+    return {
+        "Authorization": f"Bearer {token}",
+        "Content-Type": "application/json",
+        # SessionAuth comes first in the API's auth list and checks CSRF on writes before the
+        # bearer token is tried (see docs/benchmarks.md); a matching cookie and header get past
+        # it, and the token then authenticates.
+        "Cookie": f"csrftoken={CSRF}",
+        "X-CSRFToken": CSRF,
+    }
+
+
 def _body(seed: dict[str, Any], i: int) -> bytes:
     g = seed["grid"]
     # Points spread inside the grid's bounding box, shrunk towards the centroid.
@@ -109,204 +101,61 @@ def _body(seed: dict[str, Any], i: int) -> bytes:
     ).encode()
 
 
-class _Server:
-    def __init__(self, db_url: str, data_dir: str, seed: dict[str, Any], workers: int) -> None:
-        self.port = _free_port()
-        env = {
-            **os.environ,
-            "DJANGO_SETTINGS_MODULE": "bench.cases_intake_site.settings",
-            "DATABASE_URL": db_url,
-            "YIWANG_DATA_DIR": data_dir,
-            "YIWANG_ENV": "development",
-            "YIWANG_DEBUG": "0",
-            "YIWANG_LOG_LEVEL": "WARNING",
-            "YIWANG_BENCH_CATEGORY": str(seed["category"].pk),
-            "YIWANG_BENCH_GRID": str(seed["grid"].pk),
-            "YIWANG_BENCH_DEPARTMENT": str(seed["department"].pk if seed["department"] else 0),
-            "YIWANG_BENCH_PREFIX": seed["grid"].code,
-            "PYTHONPATH": os.pathsep.join(
-                p for p in (str(REPO), os.environ.get("PYTHONPATH", "")) if p
-            ),
-        }
-        cmd = [
-            sys.executable,
-            "-m",
-            "uvicorn",
-            "yiwang.config.asgi:application",
-            "--host",
-            "127.0.0.1",
-            "--port",
-            str(self.port),
-            "--workers",
-            str(workers),
-            "--no-access-log",
-            "--log-level",
-            "warning",
-        ]
-        log(f"starting uvicorn ({workers} workers) on port {self.port}")
-        self.proc = subprocess.Popen(cmd, cwd=REPO, env=env)
-
-    def wait_ready(self, timeout: float = 60) -> None:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self.proc.poll() is not None:
-                raise RuntimeError(f"uvicorn exited with {self.proc.returncode}")
-            try:
-                conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=2)
-                conn.request("GET", "/api/v1/cases/categories")
-                conn.getresponse().read()
-                conn.close()
-                return
-            except OSError:
-                time.sleep(0.2)
-        raise RuntimeError("uvicorn did not answer in time")
-
-    def stop(self) -> None:
-        self.proc.terminate()
-        try:
-            self.proc.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-            self.proc.wait()
-
-
-def _run_phase(
-    port: int, path: str, tokens: list[str], bodies: list[bytes], per_client: int
-) -> dict[str, Any]:
-    """``len(tokens)`` threads, each sending ``per_client`` requests back to back."""
-    latencies: list[list[float]] = [[] for _ in tokens]
-    failures: list[int] = [0 for _ in tokens]
-    statuses: dict[int, int] = {}
-    lock = threading.Lock()
-    start = threading.Barrier(len(tokens) + 1)
-
-    def client(k: int) -> None:
-        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
-        headers = {
-            "Authorization": f"Bearer {tokens[k]}",
-            "Content-Type": "application/json",
-            # SessionAuth comes first in the API's auth list and checks CSRF on writes before
-            # the bearer token is tried (see docs/benchmarks.md); a matching cookie and header
-            # get past it, and the token then authenticates.
-            "Cookie": f"csrftoken={CSRF}",
-            "X-CSRFToken": CSRF,
-        }
-        start.wait()
-        for j in range(per_client):
-            body = bodies[(k * per_client + j) % len(bodies)]
-            t0 = time.perf_counter()
-            try:
-                conn.request("POST", path, body=body, headers=headers)
-                resp = conn.getresponse()
-                resp.read()
-                status = resp.status
-            except (OSError, http.client.HTTPException):
-                conn.close()
-                conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
-                status = 0
-            latencies[k].append(time.perf_counter() - t0)
-            if status != 201:
-                failures[k] += 1
-            with lock:
-                statuses[status] = statuses.get(status, 0) + 1
-        conn.close()
-
-    threads = [threading.Thread(target=client, args=(k,), daemon=True) for k in range(len(tokens))]
-    for t in threads:
-        t.start()
-    start.wait()
-    t0 = time.perf_counter()
-    for t in threads:
-        t.join()
-    wall = time.perf_counter() - t0
-    flat = [x for lat in latencies for x in lat]
-    return {"wall_s": wall, "latencies": flat, "failures": sum(failures), "statuses": statuses}
-
-
-def _summary(phases: list[dict[str, Any]]) -> dict[str, Any]:
-    lat = sorted(x for p in phases for x in p["latencies"])
-    wall = sum(p["wall_s"] for p in phases)
-    n = len(lat)
-
-    def pct(q: float) -> float:
-        return round(lat[min(n - 1, int(q * n))] * 1000, 1) if n else 0.0
-
-    statuses: dict[str, int] = {}
-    for p in phases:
-        for k, v in p["statuses"].items():
-            statuses[str(k)] = statuses.get(str(k), 0) + v
-    return {
-        "requests": n,
-        "failures": sum(p["failures"] for p in phases),
-        "statuses": statuses,
-        "wall_s": round(wall, 3),
-        "throughput_rps": round(n / wall, 1) if wall else None,
-        "per_round_rps": [round(len(p["latencies"]) / p["wall_s"], 1) for p in phases],
-        "p50_ms": pct(0.50),
-        "p90_ms": pct(0.90),
-        "p99_ms": pct(0.99),
-        "max_ms": round(lat[-1] * 1000, 1) if n else 0.0,
-        "mean_ms": round(statistics.fmean(lat) * 1000, 1) if n else 0.0,
-    }
-
-
 @register(
     "cases-intake",
     "case intake through the HTTP API (uvicorn, 50 clients) beside a bare-insert floor",
     4000,
 )
 def run(args: Any) -> Result:
-    from django.conf import settings
-    from django.db import connection
-
     from yiwang.cases.models import Case, CaseEvent, Message
     from yiwang.core.models import AuditRecord
 
-    clients = int(getattr(args, "clients", 0) or _int_env("YIWANG_BENCH_CLIENTS", 50))
-    rounds = int(getattr(args, "rounds", 0) or _int_env("YIWANG_BENCH_ROUNDS", 4))
-    workers = int(getattr(args, "workers", 0) or _int_env("YIWANG_BENCH_WORKERS", 2))
+    clients = int(getattr(args, "clients", 0) or http_load.int_env("YIWANG_BENCH_CLIENTS", 50))
+    rounds = int(getattr(args, "rounds", 0) or http_load.int_env("YIWANG_BENCH_ROUNDS", 4))
+    workers = int(getattr(args, "workers", 0) or http_load.int_env("YIWANG_BENCH_WORKERS", 2))
     per_client = max(1, args.size // (clients * rounds))
 
     seed = _seed(clients)
-    db = settings.DATABASES["default"]
-    db_url = "" if db["ENGINE"].endswith("sqlite3") else os.environ["DATABASE_URL"]
-    connection.close()  # the server's processes get their own connections
-    bodies = [_body(seed, i) for i in range(1000)]
-    server = _Server(db_url, str(settings.DATA_DIR), seed, workers)
-    floor_phases: list[dict[str, Any]] = []
-    intake_phases: list[dict[str, Any]] = []
-    try:
-        server.wait_ready()
-        # Warm up both paths in every worker (imports, connections, the grid index, caches).
-        for path in (FLOOR_PATH, INTAKE_PATH):
-            _run_phase(server.port, path, seed["tokens"], bodies, 2)
-        cases_before = Case.objects.count()
-        audit_before = AuditRecord.objects.count()
-        for r in range(rounds):
-            for path, into in ((FLOOR_PATH, floor_phases), (INTAKE_PATH, intake_phases)):
-                phase = _run_phase(server.port, path, seed["tokens"], bodies, per_client)
-                into.append(phase)
-                log(
-                    f"round {r + 1}/{rounds} {path}: "
-                    f"{len(phase['latencies']) / phase['wall_s']:.0f} req/s, "
-                    f"{phase['failures']} failed"
-                )
-    finally:
-        server.stop()
-    floor = _summary(floor_phases)
-    intake = _summary(intake_phases)
+    db_url, data_dir = http_load.server_database()
+    load = http_load.Load(
+        paths=(FLOOR_PATH, INTAKE_PATH),
+        headers=[_headers(token) for token in seed["tokens"]],
+        bodies=[_body(seed, i) for i in range(1000)],
+        per_client=per_client,
+        rounds=rounds,
+        ok_status=201,
+        timeout=30,
+    )
+    server = http_load.Server(
+        "bench.cases_intake_site.settings",
+        db_url,
+        data_dir,
+        workers,
+        health_path="/api/v1/cases/categories",
+        extra_env={
+            "YIWANG_BENCH_CATEGORY": str(seed["category"].pk),
+            "YIWANG_BENCH_GRID": str(seed["grid"].pk),
+            "YIWANG_BENCH_DEPARTMENT": str(seed["department"].pk if seed["department"] else 0),
+            "YIWANG_BENCH_PREFIX": seed["grid"].code,
+        },
+    )
+    # The warm-up reaches both paths in every worker (imports, connections, the grid index,
+    # caches); the rows are counted after it.
+    (cases_before, audit_before), results = http_load.measure(
+        server,
+        load,
+        lambda: (Case.objects.count(), AuditRecord.objects.count()),
+        percentiles=(50, 90, 99),
+    )
+    floor, intake = results[FLOOR_PATH], results[INTAKE_PATH]
     created = Case.objects.count() - cases_before
     intake_cases = Case.objects.exclude(routing_reason="").count()
-    ratio = (
-        round(intake["throughput_rps"] / floor["throughput_rps"], 3)
-        if floor["throughput_rps"] and intake["throughput_rps"]
-        else None
-    )
+    ratio = http_load.ratio(intake, floor)
     return {
         "server": f"uvicorn, {workers} workers, ASGI",
         "db_connections": (
             f"pool of at most {os.environ['YIWANG_BENCH_DB_POOL']} per worker"
-            if _int_env("YIWANG_BENCH_DB_POOL", 0) and db_url
+            if http_load.int_env("YIWANG_BENCH_DB_POOL", 0) and db_url
             else "one per request"
         ),
         "clients": clients,
