@@ -60,7 +60,8 @@ def _404(fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
 
 
 def enterprise_only(fn: View) -> View:
-    """Logged in as an enterprise user whose organisation is in the registry (else 404)."""
+    """Logged in as an enterprise user (else 404). An enterprise user whose organisation is not
+    in the registry gets a page that says so, not an error."""
 
     @login_required
     @wraps(fn)
@@ -69,7 +70,11 @@ def enterprise_only(fn: View) -> View:
             raise Http404()
         org = selectors.enterprise_for(request.user)
         if org is None:
-            raise Http404()
+            return render(
+                request,
+                "policies/no_enterprise.html",
+                {"credit_code": request.user.credit_code},
+            )
         return fn(request, org, *args, **kwargs)
 
     return wrapper

@@ -433,3 +433,18 @@ def test_library_marks_items_an_enterprise_user_qualifies_for(client, pw):
     assert 'data-my-outcome="eligible"' in html and 'data-testid="to-my-matches"' in html
     assert html.count("data-my-outcome") == 1  # side b's item is not eligible for a's firm
     assert item.title in html
+
+
+def test_an_enterprise_user_whose_enterprise_is_not_registered_is_told_so(client, pw):
+    """No 404 for a real enterprise user whose credit code is not in the registry yet: the
+    page says what is missing and where to go."""
+    user = pw.users["enterprise_a"]
+    type(user).objects.filter(pk=user.pk).update(credit_code="91330106MA2B3C4D5E")
+    user.refresh_from_db()
+    client.force_login(user)
+    for url in ("/policies/mine/", "/policies/mine/profile/", "/policies/mine/inbox/"):
+        response = client.get(url)
+        assert response.status_code == 200, url
+        html = response.content.decode()
+        assert 'data-testid="no-enterprise"' in html
+        assert "91330106MA2B3C4D5E" in html
