@@ -64,9 +64,13 @@ def test_sweep_is_idempotent(cw):
 def test_yellow_turns_red_later(cw):
     case = cw.extra["case_a"]
     _set(case, warn=-H, due=H)
+    # The other side's case keeps its real deadline, which (on the working-hours calendar) may
+    # fall within the next two hours depending on when the test runs: move it out of the way.
+    _set(cw.extra["case_b"], warn=100 * H, due=200 * H)
     actions.do_sweep_deadlines()
     out = actions.do_sweep_deadlines(now=timezone.now() + 2 * H)
     assert out["red"] == 1
+    assert Case.objects.get(pk=case.pk).sla_level == "red"
 
 
 def test_approved_extension_clears_red(cw):
