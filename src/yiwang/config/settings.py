@@ -78,6 +78,7 @@ INSTALLED_APPS = [
     "yiwang.cases",
     "yiwang.policies",
     "yiwang.exchange",
+    "yiwang.onestop",
     "yiwang.web",
 ]
 
