@@ -74,6 +74,11 @@ BUREAUS = [
     ("rsj", "人力资源和社会保障局（演示）", Department.Kind.BUREAU),
     ("swj", "税务局（演示）", Department.Kind.BUREAU),
     ("sjj", "数据资源管理局（演示）", Department.Kind.ADMIN),
+    ("zwb", "政务服务管理办公室（演示）", Department.Kind.BUREAU),
+    ("xfj", "消防救援大队（演示）", Department.Kind.BUREAU),
+    ("wjw", "卫生健康委员会（演示）", Department.Kind.BUREAU),
+    ("gaj", "公安分局（演示）", Department.Kind.BUREAU),
+    ("ybj", "医疗保障局（演示）", Department.Kind.BUREAU),
 ]
 
 

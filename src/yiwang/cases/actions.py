@@ -41,7 +41,7 @@ from yiwang.cases.selectors import access_case
 from yiwang.cases.workflow import TRANSITIONS, actor_fits, allowed_transitions
 from yiwang.core import audit, events
 from yiwang.core.api import token_digest
-from yiwang.core.errors import Conflict, Forbidden, NotFound, ValidationFailed
+from yiwang.core.errors import Conflict, Errors, Forbidden, NotFound, ValidationFailed
 from yiwang.grid.coords import CoordSystem, point_to_wgs84
 from yiwang.grid.models import Grid
 
@@ -60,15 +60,6 @@ CHANNELS_BY_ROLE: dict[str, tuple[str, ...]] = {
     Role.DEPT_STAFF: (Channel.API,),
     Role.DEPT_LEADER: (Channel.API,),
 }
-
-
-class Errors(dict[str, list[str]]):
-    def add(self, field: str, message: str) -> None:
-        self.setdefault(field, []).append(message)
-
-    def raise_if_any(self) -> None:
-        if self:
-            raise ValidationFailed(fields=dict(self))
 
 
 # --- Validation -------------------------------------------------------------------------------

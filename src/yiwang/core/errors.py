@@ -56,3 +56,14 @@ class Conflict(DomainError):
     status = 409
     code = "conflict"
     default_message = _("The request conflicts with the current state.")
+
+
+class Errors(dict[str, list[str]]):
+    """Field errors collected while checking input; ``raise_if_any`` raises them together."""
+
+    def add(self, field: str, message: Any) -> None:
+        self.setdefault(field, []).append(str(message))
+
+    def raise_if_any(self) -> None:
+        if self:
+            raise ValidationFailed(fields=dict(self))

@@ -22,7 +22,7 @@ from yiwang.accounts.models import Department, User
 from yiwang.accounts.roles import Cap
 from yiwang.core import audit, events
 from yiwang.core.crypto import sm3_hex
-from yiwang.core.errors import Conflict, DomainError, Forbidden, NotFound, ValidationFailed
+from yiwang.core.errors import Conflict, DomainError, Errors, Forbidden, NotFound, ValidationFailed
 from yiwang.core.masking import MASKERS
 from yiwang.core.models import AuditResult
 from yiwang.exchange import selectors
@@ -48,15 +48,6 @@ from yiwang.exchange.tableschema import FIELD_TYPES, check_schema, read_rows
 
 MAX_QUOTA = 1_000_000
 MAX_GRANT_DAYS = 3 * 366
-
-
-class Errors(dict[str, list[str]]):
-    def add(self, field: str, message: str) -> None:
-        self.setdefault(field, []).append(message)
-
-    def raise_if_any(self) -> None:
-        if self:
-            raise ValidationFailed(fields=dict(self))
 
 
 def _require(actor: User | None, cap: str) -> None:

@@ -22,7 +22,7 @@ from django.utils.translation import gettext as _
 from yiwang.accounts.models import Department, Division
 from yiwang.accounts.roles import Cap
 from yiwang.core import audit, events
-from yiwang.core.errors import Conflict, Forbidden, NotFound, ValidationFailed
+from yiwang.core.errors import Conflict, Errors, Forbidden, NotFound, ValidationFailed
 from yiwang.policies import profile, selectors
 from yiwang.policies.matching import compile_rule, normalise_rule
 from yiwang.policies.models import (
@@ -51,15 +51,6 @@ PUBLISHED = "policies.published"
 PROFILE_CHANGED = "policies.profile_changed"
 SELF_DECLARED_SOURCE = "企业自行申报"
 CODE_RE = re.compile(r"^[a-z0-9][a-z0-9-]{1,79}$")
-
-
-class Errors(dict[str, list[str]]):
-    def add(self, field: str, message: str) -> None:
-        self.setdefault(field, []).append(message)
-
-    def raise_if_any(self) -> None:
-        if self:
-            raise ValidationFailed(fields=dict(self))
 
 
 def _require(actor: Any, cap: str) -> None:

@@ -13,7 +13,7 @@ from django.utils.translation import gettext as _
 from yiwang.accounts.models import Department, User
 from yiwang.accounts.roles import Cap, Role
 from yiwang.core import audit, events
-from yiwang.core.errors import Forbidden, NotFound, ValidationFailed
+from yiwang.core.errors import Errors, Forbidden, NotFound, ValidationFailed
 from yiwang.core.ids import validate_credit_code, validate_resident_id
 from yiwang.core.models import AuditResult
 from yiwang.grid.coords import CoordSystem, point_to_wgs84
@@ -36,11 +36,6 @@ def _require_writer(actor: User | None) -> None:
 
 
 # --- Field cleaning shared by the API and the importer -----------------------------------------
-class Errors(dict[str, list[str]]):
-    def add(self, field: str, message: str) -> None:
-        self.setdefault(field, []).append(message)
-
-
 def clean_location(data: dict[str, Any], errors: Errors) -> dict[str, Any]:
     lng, lat = data.get("lng"), data.get("lat")
     system = (data.get("coord_system") or CoordSystem.WGS84).lower()
