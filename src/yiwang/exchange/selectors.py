@@ -14,7 +14,7 @@ from typing import Any
 
 from django.db.models import Q, QuerySet
 
-from yiwang.accounts.models import User
+from yiwang.accounts.models import Department, User
 from yiwang.accounts.roles import Cap
 from yiwang.core.errors import Forbidden, NotFound
 from yiwang.exchange.keys import subject_hash
@@ -245,12 +245,21 @@ class FetchResult:
 
 
 def fetch_for_case(
-    actor: User, subject: str, fields: list[str], purpose: str, case: str
+    actor: User | None,
+    subject: str,
+    fields: list[str],
+    purpose: str,
+    case: str,
+    *,
+    department: Department | None = None,
+    user_label: str = "",
 ) -> FetchResult:
     """Fetch ``fields`` (``"<dataset code>.<field>"``) about ``subject`` (credit code or ID
-    number) for ``case``, under the actor's department's grants. Each dataset consulted is
-    one exchange message, logged and chained into the audit log like an API call; a refusal
-    does not raise but is reported in ``denied`` (and logged with its reason).
+    number) for ``case``, under the actor's department's grants — or, for a service acting for
+    a member of the public (``actor`` None), under ``department``'s grants with ``user_label``
+    naming on whose behalf. Each dataset consulted is one exchange message, logged and chained
+    into the audit log like an API call; a refusal does not raise but is reported in
+    ``denied`` (and logged with its reason).
     """
     from yiwang.core.errors import DomainError
     from yiwang.exchange import actions
@@ -260,7 +269,11 @@ def fetch_for_case(
         code, _, name = item.rpartition(".")
         wanted.setdefault(code, []).append(name)
     result = FetchResult()
-    caller = actions.Caller.for_user(actor)
+    caller = (
+        actions.Caller.for_user(actor)
+        if actor is not None
+        else actions.Caller(department=department, user_label=user_label[:150])
+    )
     for code, names in wanted.items():
         try:
             answer = actions.do_exchange(
@@ -504,3 +517,15 @@ def _t(message: str) -> str:
     from django.utils.translation import gettext
 
     return gettext(message)
+
+
+def dataset_titles(codes: list[str]) -> dict[str, str]:
+    """Catalog titles of datasets (public catalog metadata)."""
+    return dict(Dataset.objects.filter(code__in=codes).values_list("code", "name"))
+
+
+def dataset_has_subject(code: str, subject: str) -> bool:
+    """Whether ``code`` holds a row about ``subject`` — a presence check for the subject's own
+    service (no field is read or disclosed)."""
+    sh = subject_hash(subject)
+    return bool(sh) and Record.objects.filter(dataset__code=code, subject_hash=sh).exists()

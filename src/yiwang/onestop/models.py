@@ -1,5 +1,5 @@
-"""一网通办: the matter catalog (基本目录 + 实施清单) with versions, materials, bundles (一件事) with
-their situation questions and form, applications, the department tasks that approve them in
+"""一网通办: the matter catalog (基本目录 + 实施清单) with versions, materials, bundles (一件事)
+with their situation questions and form, applications, the department tasks that approve them in
 parallel, supplement requests (补正) and the applicant-facing timeline.
 
 Invariants only; writes live in ``actions``, reads in ``selectors``, the task state machine in
@@ -9,6 +9,7 @@ Invariants only; writes live in ``actions``, reads in ``selectors``, the task st
 from __future__ import annotations
 
 from django.conf import settings
+from django.core.files.storage import FileSystemStorage, Storage
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
@@ -209,6 +210,9 @@ class ImplementationVersion(models.Model):
             )
         ]
 
+    def __str__(self) -> str:
+        return f"{self.implementation_id} v{self.number}"
+
 
 class Audience(models.TextChoices):
     PERSON = "person", _("Residents")
@@ -305,10 +309,11 @@ class BundleItem(models.Model):
     class Meta:
         ordering = ["bundle", "stage", "order", "id"]
         constraints = [
-            models.UniqueConstraint(
-                fields=["bundle", "implementation"], name="onestop_bundle_item"
-            )
+            models.UniqueConstraint(fields=["bundle", "implementation"], name="onestop_bundle_item")
         ]
+
+    def __str__(self) -> str:
+        return f"{self.bundle_id}/{self.implementation_id}"
 
 
 class FieldKind(models.TextChoices):
@@ -407,6 +412,11 @@ class Application(models.Model):
         return self.number
 
 
+def private_storage() -> Storage:
+    """Applicants' documents: outside MEDIA_ROOT, served only through a scoped view."""
+    return FileSystemStorage(location=settings.DATA_DIR / "private")
+
+
 class MaterialState(models.TextChoices):
     WAIVED = "waived", _("Waived: obtained from shared data")  # 免提交
     UPLOADED = "uploaded", _("Uploaded")
@@ -423,7 +433,7 @@ class ApplicationMaterial(models.Model):
     )
     #: what stands in for a waived material: a certificate identifier or a dataset reference
     waived_by = models.CharField(_("obtained from"), max_length=200, blank=True)
-    file = models.FileField(upload_to="onestop/%Y/%m/", blank=True)
+    file = models.FileField(upload_to="onestop/%Y/%m/", storage=private_storage, blank=True)
     file_name = classify(models.CharField(max_length=200, blank=True), PI)
     content_type = models.CharField(max_length=100, blank=True)
     size = models.PositiveIntegerField(default=0)
@@ -437,6 +447,9 @@ class ApplicationMaterial(models.Model):
                 fields=["application", "material"], name="onestop_application_material"
             )
         ]
+
+    def __str__(self) -> str:
+        return f"{self.application_id}/{self.material_id}"
 
 
 class TaskState(models.TextChoices):
@@ -482,6 +495,9 @@ class ApprovalTask(models.Model):
         ordering = ["application", "stage", "id"]
         indexes = [models.Index(fields=["department", "state"], name="onestop_task_dept_state")]
 
+    def __str__(self) -> str:
+        return f"task {self.pk}"
+
 
 class SupplementRequest(models.Model):
     """补正: the department asks for more; the task's clock is paused until answered."""
@@ -499,6 +515,9 @@ class SupplementRequest(models.Model):
     class Meta:
         ordering = ["task", "-requested_at"]
 
+    def __str__(self) -> str:
+        return f"supplement {self.pk}"
+
 
 class TimelineEntry(models.Model):
     """What the applicant sees: every step of every department, in order."""
@@ -514,3 +533,6 @@ class TimelineEntry(models.Model):
 
     class Meta:
         ordering = ["application", "at", "id"]
+
+    def __str__(self) -> str:
+        return f"{self.kind} {self.at}"
