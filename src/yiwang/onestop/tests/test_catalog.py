@@ -1,0 +1,305 @@
+"""The matter catalog loader: validation, idempotent upserts, versions and the admin save path."""
+
+from __future__ import annotations
+
+import copy
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from yiwang.onestop import catalog
+from yiwang.onestop.models import (
+    Bundle,
+    BundleItem,
+    Implementation,
+    ImplementationVersion,
+    Material,
+    Matter,
+)
+
+PREFIX = "339901-"
+SUFFIXES = ["scj", "cgj", "xfj", "swj", "rsj", "wjw", "gaj", "ybj", "zwb", "mzj"]
+
+
+def make_departments(prefix: str = PREFIX) -> dict[str, Any]:
+    from yiwang.accounts.models import Department
+    from yiwang.accounts.tests.factories import DepartmentFactory, DivisionFactory
+
+    division = DivisionFactory(code=prefix[:6], prefix=prefix[:6])
+    return {
+        s: DepartmentFactory(
+            code=prefix + s, name=f"测试{s}", kind=Department.Kind.BUREAU, division=division
+        )
+        for s in SUFFIXES
+    }
+
+
+@pytest.fixture
+def depts(db):
+    return make_departments()
+
+
+def content() -> tuple[dict[str, Any], dict[str, Any]]:
+    return catalog.read_content()
+
+
+def write(tmp: Path, matters: dict[str, Any], bundles: dict[str, Any]) -> Path:
+    (tmp / "matters.yaml").write_text(yaml.safe_dump(matters, allow_unicode=True), "utf-8")
+    (tmp / "bundles.yaml").write_text(yaml.safe_dump(bundles, allow_unicode=True), "utf-8")
+    return tmp
+
+
+def impl_entry(matters: dict[str, Any], code: str) -> dict[str, Any]:
+    for m in matters["matters"]:
+        for im in m["implementations"]:
+            if im["code"] == code:
+                return im
+    raise KeyError(code)
+
+
+def bundle_entry(bundles: dict[str, Any], code: str) -> dict[str, Any]:
+    return next(b for b in bundles["bundles"] if b["code"] == code)
+
+
+# --- the shipped content -------------------------------------------------------------------------
+def test_shipped_content_loads_clean(depts):
+    report = catalog.load_catalog(department_prefix=PREFIX)
+    assert report.problems == []
+    assert Matter.objects.count() == report.matters_created == 12
+    assert set(Bundle.objects.values_list("code", flat=True)) == {
+        "open-restaurant",
+        "newborn",
+        "enterprise-relocation",
+    }
+
+
+def test_restaurant_bundle_has_four_departments_in_parallel_besides_tax(depts):
+    catalog.load_catalog(department_prefix=PREFIX)
+    items = BundleItem.objects.filter(bundle__code="open-restaurant")
+    assert {i.stage for i in items} == {1}
+    assert {i.implementation.department.code.removeprefix(PREFIX) for i in items} == {
+        "scj",
+        "cgj",
+        "xfj",
+        "swj",
+    }
+    assert Bundle.objects.get(code="open-restaurant").lead_department == depts["zwb"]
+
+
+def test_relocation_runs_tax_first_then_registration_and_social_insurance(depts):
+    catalog.load_catalog(department_prefix=PREFIX)
+    stages = {
+        i.implementation.department.code.removeprefix(PREFIX): i.stage
+        for i in BundleItem.objects.filter(bundle__code="enterprise-relocation")
+    }
+    assert stages == {"swj": 1, "scj": 2, "rsj": 2}
+
+
+def test_certificate_material_names_the_certificate_type(depts):
+    catalog.load_catalog(department_prefix=PREFIX)
+    m = Material.objects.get(
+        implementation__code=PREFIX + "scj-XK-SCJ-0002", key="business_licence"
+    )
+    assert (m.source, m.source_ref) == ("certificate", "business_licence")
+
+
+def test_every_loaded_implementation_has_version_one_with_a_snapshot(depts):
+    catalog.load_catalog(department_prefix=PREFIX)
+    impl = Implementation.objects.get(code=PREFIX + "scj-XK-SCJ-0002")
+    v = impl.versions.get()
+    assert (impl.version, v.number) == (1, 1)
+    assert v.snapshot["promised_limit"] == 3
+    assert [m["key"] for m in v.snapshot["materials"]][:2] == [
+        "food_permit_application",
+        "business_licence",
+    ]
+
+
+# --- idempotence and versions --------------------------------------------------------------------
+def test_second_load_changes_nothing(depts):
+    catalog.load_catalog(department_prefix=PREFIX)
+    versions = ImplementationVersion.objects.count()
+    report = catalog.load_catalog(department_prefix=PREFIX)
+    assert report.ok and report.changed == 0
+    assert ImplementationVersion.objects.count() == versions
+    assert set(Bundle.objects.values_list("version", flat=True)) == {1}
+
+
+def test_a_changed_value_makes_a_new_version_with_its_snapshot(depts, tmp_path):
+    catalog.load_catalog(department_prefix=PREFIX)
+    matters, bundles = content()
+    impl_entry(matters, "scj-XK-SCJ-0002")["promised_limit"] = 2
+    report = catalog.load_catalog(department_prefix=PREFIX, path=write(tmp_path, matters, bundles))
+    impl = Implementation.objects.get(code=PREFIX + "scj-XK-SCJ-0002")
+    assert report.implementations_versioned == 1
+    assert impl.version == 2
+    assert impl.versions.get(number=2).snapshot["promised_limit"] == 2
+    assert impl.versions.get(number=1).snapshot["promised_limit"] == 3
+
+
+def test_a_changed_material_makes_a_new_version(depts, tmp_path):
+    catalog.load_catalog(department_prefix=PREFIX)
+    matters, bundles = content()
+    impl_entry(matters, "cgj-XK-CGJ-0001")["materials"][2]["formats"] = ["pdf"]
+    catalog.load_catalog(department_prefix=PREFIX, path=write(tmp_path, matters, bundles))
+    impl = Implementation.objects.get(code=PREFIX + "cgj-XK-CGJ-0001")
+    assert impl.version == 2
+    assert impl.materials.get(key="sign_design").formats == ["pdf"]
+
+
+def test_a_changed_bundle_question_bumps_the_bundle_version(depts, tmp_path):
+    catalog.load_catalog(department_prefix=PREFIX)
+    matters, bundles = content()
+    bundle_entry(bundles, "newborn")["questions"][0]["text"] = "父母一方户籍在本区吗？"
+    report = catalog.load_catalog(department_prefix=PREFIX, path=write(tmp_path, matters, bundles))
+    assert report.bundles_updated == 1
+    assert Bundle.objects.get(code="newborn").version == 2
+
+
+def test_a_removed_item_is_removed_from_the_bundle(depts, tmp_path):
+    catalog.load_catalog(department_prefix=PREFIX)
+    matters, bundles = content()
+    b = bundle_entry(bundles, "open-restaurant")
+    b["items"] = [i for i in b["items"] if i["implementation"] != "xfj-XK-XFJ-0001"]
+    report = catalog.load_catalog(department_prefix=PREFIX, path=write(tmp_path, matters, bundles))
+    assert report.ok
+    assert BundleItem.objects.filter(bundle__code="open-restaurant").count() == 4
+
+
+# --- validation ----------------------------------------------------------------------------------
+def _problems(tmp_path: Path, matters: dict[str, Any], bundles: dict[str, Any]) -> list[str]:
+    report = catalog.load_catalog(department_prefix=PREFIX, path=write(tmp_path, matters, bundles))
+    return [str(p) for p in report.problems]
+
+
+def test_unknown_department_is_reported_with_file_entry_and_field(depts, tmp_path):
+    matters, bundles = content()
+    impl_entry(matters, "scj-XK-SCJ-0002")["department"] = "xyz"
+    problems = _problems(tmp_path, matters, bundles)
+    assert problems == [
+        "matters.yaml: matters[1] XK-SCJ-0002 / scj-XK-SCJ-0002 · department: "
+        "unknown department 'xyz'"
+    ]
+
+
+def test_unknown_question_in_a_condition_is_reported(depts, tmp_path):
+    matters, bundles = content()
+    bundle_entry(bundles, "open-restaurant")["items"][2]["applies_when"] = "has_sign"
+    (p,) = _problems(tmp_path, matters, bundles)
+    assert "bundles[0] open-restaurant / items[2] cgj-XK-CGJ-0001 · applies_when" in p
+    assert "has_sign" in p
+
+
+def test_bad_enum_value_is_reported(depts, tmp_path):
+    matters, bundles = content()
+    impl_entry(matters, "scj-XK-SCJ-0002")["service_area"] = "galaxy"
+    (p,) = _problems(tmp_path, matters, bundles)
+    assert "service_area: 'galaxy' is not one of" in p
+
+
+def test_condition_with_an_unknown_choice_value_is_reported(depts, tmp_path):
+    matters, bundles = content()
+    impl_entry(matters, "scj-XK-SCJ-0002")["materials"][4]["applies_when"] = 'food_kind == "raw"'
+    (p,) = _problems(tmp_path, matters, bundles)
+    assert "cold_room_layout · applies_when" in p and "'raw'" in p
+
+
+def test_duplicate_keys_are_reported(depts, tmp_path):
+    matters, bundles = content()
+    mats = impl_entry(matters, "scj-XK-SCJ-0002")["materials"]
+    mats.append(copy.deepcopy(mats[0]))
+    b = bundle_entry(bundles, "newborn")
+    b["questions"].append(copy.deepcopy(b["questions"][0]))
+    problems = _problems(tmp_path, matters, bundles)
+    assert any("duplicate material key 'food_permit_application'" in p for p in problems)
+    assert any("duplicate question key 'household_here'" in p for p in problems)
+
+
+def test_bad_material_format_is_reported(depts, tmp_path):
+    matters, bundles = content()
+    impl_entry(matters, "cgj-XK-CGJ-0001")["materials"][2]["formats"] = ["docx"]
+    (p,) = _problems(tmp_path, matters, bundles)
+    assert "sign_design · formats: unknown format(s) docx" in p
+
+
+def test_certificate_field_not_in_the_form_is_reported(depts, tmp_path):
+    matters, bundles = content()
+    impl_entry(matters, "gaj-QR-GAJ-0001")["certificate_fields"]["nickname"] = "alias"
+    (p,) = _problems(tmp_path, matters, bundles)
+    assert "certificate_fields: 'nickname' is not a field of the form of bundles[1] newborn" in p
+
+
+def test_unknown_certificate_type_and_prefill_source_are_reported(depts, tmp_path):
+    matters, bundles = content()
+    impl_entry(matters, "gaj-QR-GAJ-0001")["materials"][0]["source_ref"] = "passport"
+    bundle_entry(bundles, "enterprise-relocation")["fields"][2]["prefill"] = (
+        "exchange:mzj_social_assistance.name"
+    )
+    problems = _problems(tmp_path, matters, bundles)
+    assert any("'passport' is not a certificate type code" in p for p in problems)
+    assert any("'mzj_social_assistance' is not keyed by credit_code" in p for p in problems)
+
+
+def test_problems_are_all_reported_and_nothing_is_loaded(depts, tmp_path):
+    matters, bundles = content()
+    impl_entry(matters, "scj-XK-SCJ-0002")["department"] = "xyz"
+    impl_entry(matters, "cgj-XK-CGJ-0001")["materials"][2]["formats"] = ["docx"]
+    bundle_entry(bundles, "newborn")["audience"] = "aliens"
+    report = catalog.load_catalog(department_prefix=PREFIX, path=write(tmp_path, matters, bundles))
+    assert len(report.problems) == 3
+    assert Matter.objects.count() == Implementation.objects.count() == Bundle.objects.count() == 0
+
+
+def test_problems_on_reload_leave_the_loaded_catalog_unchanged(depts, tmp_path):
+    catalog.load_catalog(department_prefix=PREFIX)
+    matters, bundles = content()
+    impl_entry(matters, "scj-XK-SCJ-0002")["promised_limit"] = 2
+    impl_entry(matters, "cgj-XK-CGJ-0001")["department"] = "xyz"
+    report = catalog.load_catalog(department_prefix=PREFIX, path=write(tmp_path, matters, bundles))
+    assert not report.ok
+    assert Implementation.objects.get(code=PREFIX + "scj-XK-SCJ-0002").promised_limit == 3
+
+
+def test_zero_visits_must_be_entirely_online(depts, tmp_path):
+    matters, bundles = content()
+    impl_entry(matters, "scj-XK-SCJ-0002")["online_depth"] = 3
+    (p,) = _problems(tmp_path, matters, bundles)
+    assert "online_depth: zero visits means entirely online" in p
+
+
+def test_a_yaml_syntax_error_is_a_problem(depts, tmp_path):
+    (tmp_path / "matters.yaml").write_text("matters: [\n", "utf-8")
+    (tmp_path / "bundles.yaml").write_text("bundles: []\n", "utf-8")
+    report = catalog.load_catalog(department_prefix=PREFIX, path=tmp_path)
+    assert len(report.problems) == 1 and Matter.objects.count() == 0
+
+
+# --- the save action -----------------------------------------------------------------------------
+def test_saving_an_unchanged_implementation_makes_no_version(depts):
+    catalog.load_catalog(department_prefix=PREFIX)
+    impl = Implementation.objects.get(code=PREFIX + "scj-XK-SCJ-0002")
+    assert catalog.do_save_implementation(actor=None, implementation=impl) is None
+    assert impl.versions.count() == 1
+
+
+def test_saving_a_change_audits_the_new_version(depts):
+    from yiwang.core.models import AuditRecord
+
+    catalog.load_catalog(department_prefix=PREFIX)
+    impl = Implementation.objects.get(code=PREFIX + "scj-XK-SCJ-0002")
+    impl.fee_basis = "不收费。"
+    row = catalog.do_save_implementation(actor=None, implementation=impl, note="措辞")
+    assert row.number == 2 and row.note == "措辞"
+    rec = AuditRecord.objects.filter(event="onestop.implementation_saved").order_by("-seq").first()
+    assert rec.object_id == str(impl.pk) and rec.detail["version"] == 2
+
+
+def test_seed_catalog_is_idempotent(db):
+    from yiwang.onestop.demo_catalog import seed_catalog
+
+    make_departments("339902-")
+    first = seed_catalog(district_code="339902")
+    second = seed_catalog(district_code="339902")
+    assert first.changed > 0 and second.changed == 0
