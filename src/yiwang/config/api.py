@@ -120,6 +120,9 @@ def _mount() -> None:
 
     api.add_router("/policies", policies_router, tags=["policies"])
     api.add_router("/exchange", exchange_router, tags=["exchange"])
+    from yiwang.onestop.api import router as onestop_router
+
+    api.add_router("/onestop", onestop_router, tags=["onestop"])
 
 
 _mount()

@@ -76,6 +76,7 @@ PAGE_NAMESPACES = {
     "cases",
     "policies",
     "exchange",
+    "onestop",
 }
 PAGE_EXEMPT = {"/accounts/login/"}  # public by nature
 
@@ -151,6 +152,14 @@ def call(client: Any, method: str, path: str, probe: Probe, world: Any) -> Any:
     url = fill(path, probe.kwargs)
     fn = getattr(client, method.lower())
     if method.upper() in {"POST", "PUT", "PATCH"}:
+        body = dict(probe.body or {})
+        files = body.pop("__files__", None)
+        if files:  # multipart: {"field": (name, bytes)}
+            from django.core.files.uploadedfile import SimpleUploadedFile
+
+            for field_name, (name, data) in files.items():
+                body[field_name] = SimpleUploadedFile(name, data)
+            return fn(url, body)
         if path.startswith("/api/"):
             return fn(url, probe.body or {}, content_type="application/json", QUERY_STRING="")
         return fn(url, probe.body or {})

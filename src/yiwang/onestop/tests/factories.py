@@ -51,10 +51,19 @@ def _impl(kit: Kit, key: str, dept: Department, limit: int, **kw: Any) -> Implem
     return impl
 
 
-def build_kit(world: Any, *, completion: str = "all", two_stages: bool = True) -> Kit:
+def build_kit(
+    world: Any,
+    *,
+    completion: str = "all",
+    two_stages: bool = True,
+    use: dict[str, Department] | None = None,
+) -> Kit:
+    """``use`` puts existing departments in place of the kit's own (e.g. the scope world's
+    bureau as "scj")."""
     county = world["county_a"]
+    use = use or {}
     depts = {
-        k: DepartmentFactory(code=f"k-{k}", name=f"{k}局", division=county)
+        k: use.get(k) or DepartmentFactory(code=f"k-{k}", name=f"{k}局", division=county)
         for k in ("scj", "cgj", "xfj", "swj", "zwb")
     }
     bundle = Bundle.objects.create(
@@ -67,10 +76,12 @@ def build_kit(world: Any, *, completion: str = "all", two_stages: bool = True) -
     )
     kit = Kit(bundle=bundle, departments=depts)
     for k, d in depts.items():
-        kit.staff[k] = UserFactory(username=f"staff_{k}", role=Role.DEPT_STAFF, department=d)
-    kit.staff["leader_scj"] = UserFactory(
-        username="leader_scj", role=Role.DEPT_LEADER, department=depts["scj"]
-    )
+        if k not in use:
+            kit.staff[k] = UserFactory(username=f"staff_{k}", role=Role.DEPT_STAFF, department=d)
+    if "scj" not in use:
+        kit.staff["leader_scj"] = UserFactory(
+            username="leader_scj", role=Role.DEPT_LEADER, department=depts["scj"]
+        )
     SituationQuestion.objects.create(bundle=bundle, key="has_sign", text="招牌?", kind="boolean")
     SituationQuestion.objects.create(bundle=bundle, key="area", text="面积", kind="number", order=1)
     SituationQuestion.objects.create(
@@ -157,3 +168,32 @@ def build_kit(world: Any, *, completion: str = "all", two_stages: bool = True) -
         order=3,
     )
     return kit
+
+
+def submitted_application(kit: Kit, applicant: User, *, commitment: bool = True) -> Any:
+    """A submitted application of ``applicant`` (sign: yes, small area)."""
+    from yiwang.onestop import actions
+    from yiwang.registry.models import Organisation
+
+    if applicant.credit_code:
+        Organisation.objects.get_or_create(
+            credit_code=applicant.credit_code, defaults={"name": "测试企业", "synthetic": True}
+        )
+    app = actions.do_start_application(actor=applicant, bundle_code=kit.bundle.code)
+    actions.do_save_draft(
+        actor=applicant,
+        application_id=app.pk,
+        answers={"has_sign": True, "area": 20},
+        form={"shop_name": "小馆"},
+    )
+    for key, name, data in (("lease", "lease.pdf", PDF), ("sign_design", "s.png", PNG)):
+        actions.do_upload_material(
+            actor=applicant,
+            application_id=app.pk,
+            material_id=kit.materials[key].pk,
+            name=name,
+            data=data,
+        )
+    return actions.do_submit_application(
+        actor=applicant, application_id=app.pk, commitment=commitment
+    )
