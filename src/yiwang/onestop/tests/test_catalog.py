@@ -303,3 +303,129 @@ def test_seed_catalog_is_idempotent(db):
     first = seed_catalog(district_code="339902")
     second = seed_catalog(district_code="339902")
     assert first.changed > 0 and second.changed == 0
+
+
+# --- the admin -----------------------------------------------------------------------------------
+class _FormValues:
+    """The values a browser would submit for the first form of an admin change page."""
+
+    def __init__(self, html: str) -> None:
+        from html.parser import HTMLParser
+
+        values: dict[str, list[str]] = {}
+        state: dict[str, Any] = {"select": None, "textarea": None, "text": []}
+
+        class P(HTMLParser):
+            def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+                a = {k: v or "" for k, v in attrs}
+                name = a.get("name")
+                if tag == "input" and name:
+                    kind = a.get("type", "text")
+                    if kind in {"checkbox", "radio"}:
+                        if "checked" in a:
+                            values.setdefault(name, []).append(a.get("value", "on"))
+                    elif kind not in {"submit", "button", "file"}:
+                        values.setdefault(name, []).append(a.get("value", ""))
+                elif tag == "select" and name:
+                    state["select"] = name
+                    values.setdefault(name, [])
+                elif tag == "option" and state["select"] and "selected" in a:
+                    values[state["select"]].append(a.get("value", ""))
+                elif tag == "textarea" and name:
+                    state["textarea"], state["text"] = name, []
+
+            def handle_endtag(self, tag: str) -> None:
+                if tag == "select":
+                    state["select"] = None
+                elif tag == "textarea" and state["textarea"]:
+                    values.setdefault(state["textarea"], []).append("".join(state["text"]))
+                    state["textarea"] = None
+
+            def handle_data(self, data: str) -> None:
+                if state["textarea"]:
+                    state["text"].append(data.lstrip("\n") if not state["text"] else data)
+
+        P().feed(html)
+        values.pop("csrfmiddlewaretoken", None)
+        self.values = {k: (v if len(v) != 1 else v[0]) for k, v in values.items()}
+
+
+@pytest.fixture
+def admin_client(client, depts, monkeypatch):
+    from yiwang.accounts.roles import ADMIN_APPS, Role
+    from yiwang.accounts.tests.factories import UserFactory
+
+    monkeypatch.setitem(ADMIN_APPS, Role.SYSADMIN, ADMIN_APPS[Role.SYSADMIN] | {"onestop"})
+    catalog.load_catalog(department_prefix=PREFIX)
+    client.force_login(UserFactory(role=Role.SYSADMIN, department=depts["zwb"], is_staff=True))
+    return client
+
+
+def _change(client: Any, url: str, **changes: Any) -> Any:
+    page = client.get(url)
+    assert page.status_code == 200
+    data = _FormValues(page.content.decode()).values
+    data.update(changes)
+    return client.post(url, {k: v for k, v in data.items() if v is not None})
+
+
+def test_admin_save_makes_a_new_version(admin_client):
+    impl = Implementation.objects.get(code=PREFIX + "scj-XK-SCJ-0002")
+    url = f"/admin/onestop/implementation/{impl.pk}/change/"
+    resp = _change(admin_client, url, promised_limit="2", change_note="承诺时限压缩")
+    assert resp.status_code == 302, resp.content.decode()[:2000]
+    impl.refresh_from_db()
+    assert impl.version == 2
+    v = impl.versions.get(number=2)
+    assert v.snapshot["promised_limit"] == 2 and v.note == "承诺时限压缩"
+
+
+def test_admin_save_without_a_change_makes_no_version(admin_client):
+    impl = Implementation.objects.get(code=PREFIX + "scj-XK-SCJ-0002")
+    resp = _change(admin_client, f"/admin/onestop/implementation/{impl.pk}/change/")
+    assert resp.status_code == 302
+    impl.refresh_from_db()
+    assert impl.version == 1
+
+
+def test_admin_reports_a_bad_material_condition_on_the_field(admin_client):
+    impl = Implementation.objects.get(code=PREFIX + "scj-XK-SCJ-0002")
+    keys = list(impl.materials.order_by("order", "id").values_list("key", flat=True))
+    m = keys.index("cold_room_layout")
+    resp = _change(
+        admin_client,
+        f"/admin/onestop/implementation/{impl.pk}/change/",
+        **{f"materials-{m}-applies_when": "has_cellar"},
+    )
+    assert resp.status_code == 200
+    errors = resp.context["inline_admin_formsets"][0].formset.forms[m].errors
+    assert "has_cellar" in str(errors["applies_when"])
+    assert Implementation.objects.get(pk=impl.pk).version == 1
+
+
+def test_admin_reports_a_bad_item_condition_on_the_field(admin_client):
+    bundle = Bundle.objects.get(code="open-restaurant")
+    resp = _change(
+        admin_client,
+        f"/admin/onestop/bundle/{bundle.pk}/change/",
+        **{"items-2-applies_when": "outdoor_sign and seats > 50"},
+    )
+    assert resp.status_code == 200
+    items = next(
+        f.formset for f in resp.context["inline_admin_formsets"] if f.formset.prefix == "items"
+    )
+    assert "seats" in str(items.forms[2].errors["applies_when"])
+
+
+def test_admin_bundle_change_bumps_its_version(admin_client):
+    bundle = Bundle.objects.get(code="newborn")
+    resp = _change(admin_client, f"/admin/onestop/bundle/{bundle.pk}/change/", promised_days="6")
+    assert resp.status_code == 302
+    bundle.refresh_from_db()
+    assert (bundle.promised_days, bundle.version) == (6, 2)
+
+
+def test_admin_application_list_is_read_only(admin_client):
+    resp = admin_client.get("/admin/onestop/application/")
+    assert resp.status_code == 200
+    assert admin_client.get("/admin/onestop/application/add/").status_code == 403
