@@ -40,7 +40,7 @@ ERRORS: dict[int, Any] = {
     summary="Verify a certificate or copy payload (public): signature, issuer registry, status",
 )
 def verify(request: HttpRequest, payload: VerifyIn) -> Any:
-    return actions.verify(payload.payload, holder_code=payload.holder_code).to_json()
+    return actions.verify(payload.qr_payload, holder_code=payload.holder_code).to_json()
 
 
 @router.get(

@@ -102,7 +102,7 @@ def generate_key(
     kid = _new_kid(department)
     signer = signing.make_signer(algorithm, kid, private)
     with transaction.atomic():
-        now = timezone.now()
+        now = timezone.now().replace(microsecond=0)
         if retire_current:
             IssuerKey.objects.filter(department=department, status=KeyStatus.ACTIVE).update(
                 status=KeyStatus.RETIRED, retired_at=now

@@ -11,7 +11,7 @@ from yiwang.certs import signing
 
 
 class VerifyIn(Schema):
-    payload: str
+    qr_payload: str
     holder_code: str = ""
 
 

@@ -592,7 +592,7 @@ def verify_claims(
         reasons.append(reason("key_compromised", kid=kid, date=key.compromised_at.date()))
     if key.retired_at is not None and key.retired_at < signed_at:
         reasons.append(reason("key_retired", kid=kid, date=key.retired_at.date()))
-    if (key.valid_from and signed_at < key.valid_from) or (
+    if (key.valid_from and signed_at < key.valid_from.replace(microsecond=0)) or (
         key.valid_to and signed_at > key.valid_to
     ):
         reasons.append(reason("key_not_valid", kid=kid))

@@ -55,8 +55,7 @@ def issue_licence(w: Any, side: str = "a", **kw: Any) -> Certificate:
         holder_code=ent.credit_code,
         holder_code_type="uscc",
         holder_user=ent,
-        data=dict(LICENCE_DATA),
-        **kw,
+        **{"data": dict(LICENCE_DATA), **kw},
     )
 
 

@@ -39,7 +39,7 @@ def _register() -> None:
             "POST",
             f"{A}/verify",
             public=True,
-            in_scope=lambda w: Probe(None, body={"payload": _payload(w)}),
+            in_scope=lambda w: Probe(None, body={"qr_payload": _payload(w)}),
         )
     )
     register(EndpointCase("GET", f"{A}/keys", public=True, in_scope=lambda w: Probe(None)))
