@@ -250,7 +250,8 @@ def public_statistics(
             ),
             late_open=Count(
                 "pk",
-                filter=Q(rectified_at__isnull=True, due_at__lt=now)
+                filter=Q(rectified_at__isnull=True)
+                & (Q(overdue=True) | Q(due_at__lt=now))
                 & ~Q(status=RectificationStatus.CLOSED),
             ),
         )

@@ -16,6 +16,7 @@ from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
@@ -39,9 +40,11 @@ View = Callable[..., HttpResponse]
 FACES = {"5": "😄", "4": "🙂", "3": "😐", "2": "🙁", "1": "😠"}
 
 
-def _guard(check: Callable[[Any], bool]) -> Callable[[View], View]:
+def _guard(
+    check: Callable[[Any], bool], back: Callable[[Any, dict[str, Any]], str] | None = None
+) -> Callable[[View], View]:
     """Logged in (else the login page) and passing ``check`` (else 404); a domain error
-    on a POST becomes a message on the page it came from."""
+    (a conflict, say) becomes a message on the page ``back`` names (else the same path)."""
 
     def deco(fn: View) -> View:
         @login_required
@@ -55,17 +58,24 @@ def _guard(check: Callable[[Any], bool]) -> Callable[[View], View]:
                 if exc.status == 404:
                     raise Http404() from None
                 messages.error(request, str(exc.message))
-                return redirect(request.POST.get("next") or request.path)
+                return redirect(back(request, kwargs) if back else request.path)
 
         return wrapper
 
     return deco
 
 
+def _to(name: str, *keys: str) -> Callable[[Any, dict[str, Any]], str]:
+    return lambda request, kwargs: reverse(f"ratings:{name}", kwargs={k: kwargs[k] for k in keys})
+
+
+def _is_staff(user: Any) -> bool:
+    return selectors.is_handler(user) or selectors.is_reviewer(user)
+
+
 rater_only = _guard(selectors.is_rater)
-staff_only = _guard(lambda u: selectors.is_handler(u) or selectors.is_reviewer(u))
+staff_only = _guard(_is_staff)
 handler_only = _guard(selectors.is_handler)
-reviewer_only = _guard(selectors.is_reviewer)
 
 
 def _page(request: HttpRequest, qs: Any) -> Any:
@@ -142,7 +152,7 @@ def rate(request: AuthedRequest, invitation_id: int) -> HttpResponse:
     )
 
 
-@rater_only
+@_guard(selectors.is_rater, _to("mine"))
 @require_POST
 def confirm(request: AuthedRequest, rectification_id: int) -> HttpResponse:
     try:
@@ -264,7 +274,7 @@ def rating_detail(request: AuthedRequest, rating_id: int) -> HttpResponse:
     )
 
 
-@handler_only
+@_guard(selectors.is_handler, _to("rating", "rating_id"))
 @require_POST
 def appeal(request: AuthedRequest, rating_id: int) -> HttpResponse:
     try:
@@ -336,7 +346,7 @@ def rectification_detail(request: AuthedRequest, rectification_id: int) -> HttpR
     return render(request, "ratings/rectification.html", _rect_context(request, rect))
 
 
-@handler_only
+@_guard(selectors.is_handler, _to("rectification", "rectification_id"))
 @require_POST
 def rectification_contact(request: AuthedRequest, rectification_id: int) -> HttpResponse:
     contact = actions.do_read_rater_contact(actor=request.user, rectification_id=rectification_id)
@@ -371,13 +381,13 @@ def _rect_step(request: AuthedRequest, rectification_id: int, step: str) -> Http
     return redirect("ratings:rectification", rectification_id=rectification_id)
 
 
-@handler_only
+@_guard(selectors.is_handler, _to("rectification", "rectification_id"))
 @require_POST
 def rectification_callback(request: AuthedRequest, rectification_id: int) -> HttpResponse:
     return _rect_step(request, rectification_id, "callback")
 
 
-@handler_only
+@_guard(selectors.is_handler, _to("rectification", "rectification_id"))
 @require_POST
 def rectification_result(request: AuthedRequest, rectification_id: int) -> HttpResponse:
     return _rect_step(request, rectification_id, "result")
@@ -404,7 +414,7 @@ def appeals(request: AuthedRequest) -> HttpResponse:
     )
 
 
-@reviewer_only
+@_guard(selectors.is_reviewer, _to("appeals"))
 @require_POST
 def decide(request: AuthedRequest, appeal_id: int) -> HttpResponse:
     try:
