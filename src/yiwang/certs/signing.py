@@ -23,7 +23,9 @@ import datetime as dt
 import hashlib
 import json
 import os
+import sys
 import zlib
+from array import array
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any, Protocol
@@ -79,43 +81,50 @@ class SigningError(Exception):
 
 # --- base45 (RFC 9285) --------------------------------------------------------------------------
 B45 = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ $%*+-./:"
-_B45_INDEX = {c: i for i, c in enumerate(B45)}
+_B45_PAIRS = [B45[i % 45] + B45[i // 45] for i in range(45 * 45)]  # low two digits of a group
+_B45_VALUES = bytes(B45.index(chr(c)) if chr(c) in B45 else 255 for c in range(256))
+_BIG_ENDIAN = sys.byteorder == "big"
 
 
 def b45encode(data: bytes) -> str:
-    out = []
-    for i in range(0, len(data) - 1, 2):
-        n = data[i] * 256 + data[i + 1]
-        e, n = divmod(n, 45 * 45)
-        d, c = divmod(n, 45)
-        out.append(B45[c] + B45[d] + B45[e])
-    if len(data) % 2:
-        d, c = divmod(data[-1], 45)
-        out.append(B45[c] + B45[d])
-    return "".join(out)
+    """Two bytes to three characters (least significant first), one byte to two."""
+    even = len(data) & ~1
+    words = array("H", data[:even])
+    if not _BIG_ENDIAN:
+        words.byteswap()
+    out = "".join([_B45_PAIRS[n % 2025] + B45[n // 2025] for n in words])
+    if len(data) & 1:
+        out += _B45_PAIRS[data[-1]]
+    return out
 
 
 def b45decode(text: str) -> bytes:
     try:
-        vals = [_B45_INDEX[c] for c in text]
-    except KeyError as exc:
-        raise ValueError(f"not base45: {exc.args[0]!r}") from None
-    out = bytearray()
-    for i in range(0, len(vals), 3):
-        chunk = vals[i : i + 3]
-        if len(chunk) == 3:
-            n = chunk[0] + chunk[1] * 45 + chunk[2] * 2025
-            if n > 0xFFFF:
-                raise ValueError("base45 group out of range")
-            out += n.to_bytes(2, "big")
-        elif len(chunk) == 2:
-            n = chunk[0] + chunk[1] * 45
-            if n > 0xFF:
-                raise ValueError("base45 group out of range")
-            out.append(n)
-        else:
-            raise ValueError("base45 text has a dangling character")
-    return bytes(out)
+        raw = text.encode("ascii").translate(_B45_VALUES)
+    except UnicodeEncodeError:
+        raise ValueError("not base45: non-ASCII text") from None
+    if 255 in raw:
+        raise ValueError("not base45: a character outside the alphabet")
+    full, rest = divmod(len(raw), 3)
+    if rest == 1:
+        raise ValueError("base45 text has a dangling character")
+    cut = full * 3
+    words = [
+        a + b * 45 + c * 2025
+        for a, b, c in zip(raw[0:cut:3], raw[1:cut:3], raw[2:cut:3], strict=True)
+    ]
+    if words and max(words) > 0xFFFF:
+        raise ValueError("base45 group out of range")
+    arr = array("H", words)
+    if not _BIG_ENDIAN:
+        arr.byteswap()
+    out = arr.tobytes()
+    if rest == 2:
+        n = raw[cut] + raw[cut + 1] * 45
+        if n > 0xFF:
+            raise ValueError("base45 group out of range")
+        out += bytes([n])
+    return out
 
 
 # --- canonical form -----------------------------------------------------------------------------
@@ -223,7 +232,7 @@ class Ed25519Verifier:
 
 def _gmssl_sm2() -> Any:
     try:
-        from gmssl import sm2  # type: ignore[import-untyped]
+        from gmssl import sm2
     except ImportError:
         raise SigningError(
             "SM2 needs the optional 'gmssl' package: pip install 'yiwang[sm2]' (or gmssl)"
@@ -316,8 +325,22 @@ def sign_claims(claims: dict[str, Any], signer: Signer) -> tuple[dict[str, Any],
     return claims, signer.sign(canonical(claims))
 
 
-def encode_payload(claims: dict[str, Any], signature: bytes) -> str:
-    body = canonical({**claims, "sig": _b64u(signature)})
+def sign_and_encode(claims: dict[str, Any], signer: Signer) -> tuple[dict[str, Any], bytes, str]:
+    """Sign the claims and build their QR text in one pass: ``(claims, signature, payload)``."""
+    claims = {**claims, "kid": signer.kid, "alg": signer.algorithm}
+    claims.pop("sig", None)
+    message = canonical(claims)
+    signature = signer.sign(message)
+    return claims, signature, encode_payload(claims, signature, message)
+
+
+def encode_payload(claims: dict[str, Any], signature: bytes, message: bytes = b"") -> str:
+    """The QR text. ``message`` (the canonical claims, when the caller has them) saves
+    serialising twice; the signature is appended as the last member (the body need not be
+    canonical: verifiers rebuild the canonical form from the claims)."""
+    message = message or canonical(claims)
+    sep = b"," if len(message) > 2 else b""
+    body = message[:-1] + sep + b'"sig":"' + _b64u(signature).encode() + b'"}'
     return PREFIX + b45encode(zlib.compress(body, 9))
 
 
@@ -356,6 +379,10 @@ def decode_payload(text: str) -> tuple[dict[str, Any], bytes]:
         ) from None
     if not isinstance(obj, dict) or not isinstance(obj.get("sig"), str):
         raise PayloadError("malformed", _("The payload carries no signature."))
+    try:
+        canonical(obj)
+    except (UnicodeEncodeError, ValueError):  # e.g. a lone surrogate from a \udcxx escape
+        raise PayloadError("malformed", _("The payload cannot be read: it is damaged.")) from None
     try:
         sig = _unb64u(obj.pop("sig"))
     except (binascii.Error, ValueError):
@@ -576,7 +603,7 @@ def verify_claims(
         return result
     try:
         ok = key.verifier().verify(canonical(claims), signature)
-    except SigningError:
+    except (SigningError, UnicodeEncodeError, ValueError, TypeError):
         ok = False
     if not ok:
         result.reasons.append(reason("bad_signature"))

@@ -282,3 +282,10 @@ def test_sm2_without_gmssl_is_a_clear_error(monkeypatch):
     monkeypatch.setattr(builtins, "__import__", no_gmssl)
     with pytest.raises(signing.SigningError, match="gmssl"):
         signing.generate_private_key(signing.SM2)
+
+
+def test_sign_and_encode_gives_the_same_verifiable_payload(ed):
+    signer, keys = ed
+    claims, sig, payload = signing.sign_and_encode(_claims(), signer)
+    assert payload == signing.encode_payload(claims, sig)
+    assert signing.verify_payload(payload, keys, now=NOW).valid
