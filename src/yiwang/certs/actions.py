@@ -17,6 +17,7 @@ from typing import Any
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
 from stdnum.iso7064 import mod_37_36
 
 from yiwang.accounts.models import Department, User
@@ -463,7 +464,11 @@ def verify(
     if len(text) > 8000:
         return signing.Verification(
             valid=False,
-            reasons=[signing.Reason("malformed", "The payload is too long to be a certificate.")],
+            reasons=[
+                signing.Reason(
+                    "malformed", gettext_noop("The payload is too long to be a certificate.")
+                )
+            ],
         )
     return signing.verify_payload(
         text,

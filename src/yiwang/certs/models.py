@@ -161,7 +161,7 @@ class Certificate(models.Model):
     status = models.CharField(
         _("status"), max_length=10, choices=CertificateStatus.choices, default="valid"
     )
-    data = models.JSONField(_("data"), default=dict, blank=True)
+    data = models.JSONField(_("certificate data"), default=dict, blank=True)
     claims = models.JSONField(_("signed claims"), default=dict)
     signature = models.CharField(_("signature"), max_length=200)
     key = models.ForeignKey(IssuerKey, on_delete=models.PROTECT, related_name="certificates")
