@@ -51,6 +51,7 @@ class Cap:
     DATA_CATALOG = "exchange.catalog"  # read the data catalog, request grants
     DATA_PUBLISH = "exchange.publish"  # publish datasets, load data, run quality
     DATA_GRANT = "exchange.grant"  # decide on grant requests for one's department's datasets
+    SERVICE_TASKS = "onestop.tasks"  # a department's 一网通办 approval tasks and statistics
     ADMIN_SITE = "admin.site"
 
 
@@ -67,6 +68,7 @@ CAPABILITIES: dict[str, frozenset[str]] = {
             Cap.POLICY_MATCHES,
             Cap.DATA_CATALOG,
             Cap.DATA_PUBLISH,
+            Cap.SERVICE_TASKS,
         }
     ),
     Role.DEPT_LEADER: frozenset(
@@ -82,6 +84,7 @@ CAPABILITIES: dict[str, frozenset[str]] = {
             Cap.DATA_CATALOG,
             Cap.DATA_PUBLISH,
             Cap.DATA_GRANT,
+            Cap.SERVICE_TASKS,
         }
     ),
     Role.OPERATOR: frozenset(
@@ -106,7 +109,9 @@ CAPABILITIES: dict[str, frozenset[str]] = {
 
 # Django admin apps each admin role may touch (三权分立: nobody gets the audit tables).
 ADMIN_APPS: dict[str, frozenset[str]] = {
-    Role.SYSADMIN: frozenset({"accounts", "cases", "core.codetableversion", "core.industrycode"}),
+    Role.SYSADMIN: frozenset(
+        {"accounts", "cases", "onestop", "core.codetableversion", "core.industrycode"}
+    ),
     Role.SECADMIN: frozenset({"axes", "otp_totp"}),
 }
 

@@ -18,5 +18,6 @@ urlpatterns = [
     path("console/cases/", include("yiwang.cases.urls")),
     path("policies/", include("yiwang.policies.urls")),
     path("exchange/", include("yiwang.exchange.urls")),
+    path("", include("yiwang.onestop.urls")),
     path("", include("yiwang.web.urls")),
 ]
