@@ -11,7 +11,7 @@ from yiwang.config.api import api
 if not any(prefix.strip("/") == "certs" for prefix, _ in api._routers):
     from yiwang.certs.api import router as certs_router
 
-    api.add_router("/certs/", certs_router, tags=["certs"])
+    api.add_router("/certs", certs_router, tags=["certs"])
 
 from yiwang.config import urls as project_urls
 
