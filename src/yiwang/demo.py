@@ -91,6 +91,7 @@ class SeedReport:
     cases: int = 0
     policies: Any = None
     exchange: Any = None
+    onestop: Any = None
 
     @property
     def changed(self) -> bool:
@@ -107,6 +108,7 @@ def seed(
     cases: int = 20,
     policies: bool = True,
     exchange: bool = True,
+    onestop: bool = True,
 ) -> SeedReport:
     """Seed the demo district. Defaults are small (tests); ``yiwang demo`` asks for the full
     district: 50,000 residents, 5,000 city parts, 3,000 organisations."""
@@ -234,6 +236,10 @@ def seed(
             from yiwang.policies.demo import seed as seed_policies
 
             report.policies = seed_policies(district_code=district_code)
+        if onestop:
+            from yiwang.onestop.demo import seed as seed_onestop
+
+            report.onestop = seed_onestop(district_code=district_code)
         if report.changed or reg.changed:
             audit.record(
                 "demo.seeded",
