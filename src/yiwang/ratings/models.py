@@ -123,7 +123,7 @@ class Rating(models.Model):
     matter_code = models.CharField(_("matter code"), max_length=60, blank=True)
     level = models.CharField(_("level"), max_length=1, choices=Level.choices)
     scores = models.JSONField(_("indicator scores"), default=dict, blank=True)
-    problems = models.JSONField(_("problems"), default=list, blank=True)
+    problems = models.JSONField(_("ticked problems"), default=list, blank=True)
     comment = classify(models.TextField(_("comment"), max_length=COMMENT_MAX, blank=True), PI)
     channel = models.CharField(
         _("channel"), max_length=20, choices=Channel.choices, default=Channel.ONLINE
@@ -171,7 +171,7 @@ class RectificationStatus(models.TextChoices):
     CALLED_BACK = "called_back", _("Called back")
     RECTIFIED = "rectified", _("Rectified")
     CONFIRMED = "confirmed", _("Confirmed by the rater")
-    CLOSED = "closed", _("Closed")
+    CLOSED = "closed", _("Task closed")
 
 
 #: States in which the department still owes the rectification (the deadline runs).
