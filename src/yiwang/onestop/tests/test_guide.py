@@ -3,17 +3,11 @@
 from __future__ import annotations
 
 import pytest
-from django.urls import include, path, reverse
+from django.urls import reverse
 
-from yiwang.config.urls import urlpatterns as _site
-from yiwang.onestop import guide_urls
 from yiwang.onestop.catalog import load_catalog
 from yiwang.onestop.models import Bundle, BundleStatus, Implementation
 from yiwang.onestop.tests.test_catalog import PREFIX, make_departments
-
-# Until onestop.urls is mounted in the site: the site's URLs plus the guide (namespace onestop).
-urlpatterns = [path("", include((guide_urls.urlpatterns, "onestop"))), *_site]
-pytestmark = pytest.mark.urls(__name__)
 
 
 @pytest.fixture
@@ -147,9 +141,9 @@ def test_bundle_page_runs_stages_in_order(client, loaded):
     assert 'data-item="QT-SWJ-0002"' in first and 'data-item="DJ-SCJ-0003"' not in first
 
 
-def test_bundle_page_without_the_application_route_says_it_opens_soon(client, loaded):
+def test_bundle_page_links_to_start_applying(client, loaded):
     html = page(client, "guide_bundle", "newborn")
-    assert 'data-testid="apply-soon"' in html or 'data-testid="apply-start"' in html
+    assert f'href="{reverse("onestop:apply_start", args=["newborn"])}"' in html
 
 
 def test_draft_bundle_is_404(client, loaded):
