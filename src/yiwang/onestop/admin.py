@@ -100,7 +100,7 @@ class MaterialForm(forms.ModelForm):  # type: ignore[type-arg]
         source, ref = data.get("source"), (data.get("source_ref") or "").strip()
         if source == "applicant" and not data.get("formats"):
             self.add_error("formats", _("A material the applicant uploads needs its formats."))
-        if source == "certificate" and ref not in catalog.CERTIFICATE_TYPES:
+        if source == "certificate" and ref not in catalog.certificate_types():
             self.add_error("source_ref", _("Name a certificate type code."))
         if source == "shared" and not (
             ref in catalog.REGISTRY_SOURCES or ref.startswith("exchange:")
@@ -208,10 +208,10 @@ class ImplementationForm(forms.ModelForm):  # type: ignore[type-arg]
 
     def clean_certificate_type(self) -> str:
         value = (self.cleaned_data.get("certificate_type") or "").strip()
-        if value and value not in catalog.CERTIFICATE_TYPES:
+        types = catalog.certificate_types()
+        if value and value not in types:
             raise forms.ValidationError(
-                _("Unknown certificate type; use one of: %(codes)s.")
-                % {"codes": ", ".join(catalog.CERTIFICATE_TYPES)}
+                _("Unknown certificate type; use one of: %(codes)s.") % {"codes": ", ".join(types)}
             )
         return value
 

@@ -11,6 +11,8 @@ a second run changes nothing, and a changed implementation gets a new version wi
 
 from __future__ import annotations
 
+import contextlib
+import importlib
 import re
 import sys
 from collections.abc import Iterable, Mapping
@@ -36,6 +38,25 @@ CERTIFICATE_TYPES = {
     "household_registration": "户口登记证明",
     "social_security_card": "社会保障卡",
 }
+
+
+def certificate_types() -> dict[str, str]:
+    """The certificate type codes a catalog may name: the ones above and every active type
+    of the ``certs`` app (code → name)."""
+    out = dict(CERTIFICATE_TYPES)
+    from django.apps import apps
+    from django.db import DatabaseError
+
+    if apps.is_installed("yiwang.certs"):
+        # imported by name: the certs app is optional here
+        certs: Any = importlib.import_module("yiwang.certs.models")
+        # no database (the command-line check without one): the codes above only
+        with contextlib.suppress(DatabaseError):
+            types = certs.CertificateType.objects.filter(active=True)
+            out.update(types.values_list("code", "name"))
+    return out
+
+
 #: where a form field may be prefilled from (besides ``exchange:<dataset>.<column>``)
 PROFILE_SOURCES = {
     "profile:name",
@@ -326,6 +347,7 @@ class _Checker:
         self.problems: list[Problem] = []
         self.departments = departments
         self.datasets = datasets
+        self.cert_types = certificate_types()
 
     def add(self, file: str, entry: str, fld: str, message: str) -> None:
         self.problems.append(Problem(file, entry, fld, message))
@@ -557,9 +579,9 @@ def _check_material(
     formats = [x.lower() for x in formats]
     if source == "applicant" and not formats:
         c.add(f, ent, "formats", "a material the applicant uploads needs its accepted formats")
-    if source == "certificate" and ref not in CERTIFICATE_TYPES:
+    if source == "certificate" and ref not in c.cert_types:
         c.add(f, ent, "source_ref", f"{ref!r} is not a certificate type code")
-    if source == "government" and ref and ref not in CERTIFICATE_TYPES:
+    if source == "government" and ref and ref not in c.cert_types:
         c.add(f, ent, "source_ref", f"{ref!r} is not a certificate type code")
     if source == "shared":
         if ref.startswith("exchange:"):
@@ -652,7 +674,7 @@ def _check_implementation(
     if fee > 0 and not out["fee_basis"]:
         c.add(f, ent, "fee_basis", "a fee needs its basis")
     cert = c.text(f, ent, d, "certificate_type")
-    if cert and cert not in CERTIFICATE_TYPES:
+    if cert and cert not in c.cert_types:
         c.add(f, ent, "certificate_type", f"{cert!r} is not a certificate type code")
     out["certificate_type"] = cert
     cf = d.get("certificate_fields") or {}

@@ -17,7 +17,7 @@ from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET
 
-from yiwang.onestop.catalog import CERTIFICATE_TYPES
+from yiwang.onestop.catalog import certificate_types
 from yiwang.onestop.models import (
     Audience,
     Bundle,
@@ -167,14 +167,16 @@ def guide(request: HttpRequest) -> HttpResponse:
 
 
 # --- one matter ----------------------------------------------------------------------------------
-def _material_row(m: Material, issued_here: Mapping[str, str] | None = None) -> dict[str, Any]:
+def _material_row(
+    m: Material, types: Mapping[str, str], issued_here: Mapping[str, str] | None = None
+) -> dict[str, Any]:
     """A material with how the applicant gets it: uploaded, or waived (免提交) through shared
     data or an electronic certificate."""
     waived = ""
     if m.source == MaterialSource.SHARED:
         waived = _("Waived: checked against shared data")
     elif m.source == MaterialSource.CERTIFICATE:
-        cert = CERTIFICATE_TYPES.get(m.source_ref, m.source_ref)
+        cert = types.get(m.source_ref, m.source_ref)
         if issued_here and m.source_ref in issued_here:
             waived = _("Waived: the %(cert)s issued in this bundle is used") % {"cert": cert}
         else:
@@ -186,7 +188,7 @@ def _material_row(m: Material, issued_here: Mapping[str, str] | None = None) -> 
         "formats": ", ".join(f.upper() for f in (m.formats or [])),
         "size_mb": round(m.max_size_kb / 1024, 1) if m.max_size_kb else None,
         "waived": waived,
-        "certificate": CERTIFICATE_TYPES.get(m.source_ref, "")
+        "certificate": types.get(m.source_ref, "")
         if m.source == MaterialSource.CERTIFICATE
         else "",
     }
@@ -208,22 +210,27 @@ def matter_detail(request: HttpRequest, code: str) -> HttpResponse:
     )
     if not impls:
         raise Http404
-    published = {
-        item.implementation_id: item.bundle
-        for item in BundleItem.objects.filter(
-            implementation__in=impls, bundle__status=BundleStatus.PUBLISHED
-        ).select_related("bundle")
-    }
+    published: dict[int, list[Bundle]] = {}
+    for item in BundleItem.objects.filter(
+        implementation__in=impls, bundle__status=BundleStatus.PUBLISHED
+    ).select_related("bundle"):
+        published.setdefault(item.implementation_id, []).append(item.bundle)
+    types = certificate_types()
     rows = []
     for impl in impls:
+        bundles = published.get(impl.pk, [])
+        # a material's condition is over the questions of the bundles the matter is part of
+        questions = _questions(bundles[0]) if bundles else {}
         rows.append(
             {
                 "impl": impl,
-                "materials": [_material_row(m) for m in impl.materials.all()],
+                "materials": [
+                    {**_material_row(m, types), "when": condition_text(m.applies_when, questions)}
+                    for m in impl.materials.all()
+                ],
                 "co_departments": [d.name for d in impl.co_departments.all()],
-                "certificate": CERTIFICATE_TYPES.get(impl.certificate_type, ""),
-                "bundles": [b for iid, b in published.items() if iid == impl.pk],
-                "conditional": any(m.applies_when for m in impl.materials.all()),
+                "certificate": types.get(impl.certificate_type, ""),
+                "bundles": bundles,
             }
         )
     return render(
@@ -252,6 +259,7 @@ def bundle_detail(request: HttpRequest, code: str) -> HttpResponse:
         )
         .order_by("stage", "order", "id")
     )
+    types = certificate_types()
     issued_here = {
         i.implementation.certificate_type: i.implementation.matter.name
         for i in items
@@ -268,7 +276,7 @@ def bundle_detail(request: HttpRequest, code: str) -> HttpResponse:
                 "when": condition_text(item.applies_when, questions),
                 "materials": [
                     {
-                        **_material_row(m, issued_here),
+                        **_material_row(m, types, issued_here),
                         "when": condition_text(m.applies_when, questions),
                     }
                     for m in impl.materials.all()

@@ -81,6 +81,13 @@ def test_matter_page_lists_materials_with_source_formats_and_deferrable(client, 
     assert 'data-source="certificate"' in licence[: licence.index(">")]
 
 
+def test_matter_page_says_when_a_material_applies(client, loaded):
+    html = page(client, "guide_matter", "XK-SCJ-0002")
+    row = html[html.index('data-material="cold_room_layout"') :]
+    row = row[: row.index("</tr>")]
+    assert "data-when" in row and "「您将制售哪些类别的食品」" in row and "“仅热食类”" in row
+
+
 def test_matter_page_shows_the_version_and_co_departments(client, loaded):
     impl = Implementation.objects.get(code=PREFIX + "swj-QT-SWJ-0001")
     impl.fee_basis = "不收费（修订）。"
