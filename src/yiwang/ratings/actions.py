@@ -84,6 +84,12 @@ def rectification_due(rated_at: dt.datetime, working_days: int) -> dt.datetime:
     return CALENDAR.add_days(rated_at, working_days)
 
 
+def _statistics_changed() -> None:
+    """Drop the cached public statistics now and again once the write commits."""
+    selectors.statistics_changed()
+    transaction.on_commit(selectors.statistics_changed)
+
+
 def _text(errors: Errors, field: str, value: str, limit: int, *, required: bool) -> str:
     value = (value or "").strip()
     if required and not value:
@@ -294,6 +300,7 @@ def do_rate_service(
                     "due_at": rect.due_at.isoformat(),
                 },
             )
+        _statistics_changed()
         events.publish(
             "ratings.rated",
             {
@@ -356,6 +363,7 @@ def do_record_rectification(*, actor: User, rectification_id: int, result: str) 
         rect.rectified_by = actor
         rect.result = result
         rect.save()
+        _statistics_changed()
         audit.record(
             "ratings.rectified",
             actor=actor,
@@ -388,6 +396,7 @@ def do_confirm_rectification(
             rect.rectified_at = None
             rect.rectified_by = None
         rect.save()
+        _statistics_changed()
         audit.record(
             "ratings.rectification_confirmed" if accepted else "ratings.rectification_rejected",
             actor=actor,
@@ -459,6 +468,7 @@ def do_decide_appeal(*, actor: User, appeal_id: int, exclude: bool, notes: str) 
                 closed_at=now,
                 closed_reason="rating excluded on appeal",
             )
+        _statistics_changed()
         audit.record(
             "ratings.appeal_decided",
             actor=actor,
@@ -500,8 +510,12 @@ def do_sweep_rectifications(*, now: dt.datetime | None = None) -> dict[str, int]
 
             transaction.on_commit(partial(notify_overdue, pk))
             counts["overdue"] += 1
+            _statistics_changed()
+    # CONFIRM_WORKING_DAYS working days never pass in less than (days - 1) calendar days plus
+    # one working day (Monday 09:00 to Friday 17:00), so younger rows need no calendar check.
     stale = Rectification.objects.filter(
-        status=RectificationStatus.RECTIFIED, rectified_at__isnull=False
+        status=RectificationStatus.RECTIFIED,
+        rectified_at__lte=now - dt.timedelta(days=CONFIRM_WORKING_DAYS - 1),
     ).values_list("pk", "rectified_at")
     for pk, rectified_at in list(stale):
         if rectified_at is None or CALENDAR.add_days(rectified_at, CONFIRM_WORKING_DAYS) > now:

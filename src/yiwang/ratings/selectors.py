@@ -12,9 +12,11 @@ Who sees what:
 
 from __future__ import annotations
 
+import copy
 import datetime as dt
 from typing import Any
 
+from django.core.cache import cache
 from django.db.models import Count, F, Q, QuerySet
 
 from yiwang.accounts.models import Department, User
@@ -211,7 +213,37 @@ def _rate(num: int, den: int) -> float | None:
     return round(num / den, 4) if den else None
 
 
+#: The public page needs no login, so its figures are cached briefly (per process) and
+#: dropped whenever a rating, a rectification or an appeal decision changes them.
+STATISTICS_CACHE_SECONDS = 60
+_VERSION_KEY = "ratings:statistics:version"
+
+
+def statistics_changed() -> None:
+    """Forget the cached statistics (called by the actions that change them)."""
+    try:
+        cache.incr(_VERSION_KEY)
+    except ValueError:
+        cache.set(_VERSION_KEY, 1, None)
+
+
 def public_statistics(
+    *,
+    start: dt.datetime | None = None,
+    end: dt.datetime | None = None,
+    department_id: int | None = None,
+) -> list[dict[str, Any]]:
+    """``compute_public_statistics``, cached for ``STATISTICS_CACHE_SECONDS``."""
+    version = cache.get(_VERSION_KEY, 0)
+    key = f"ratings:statistics:{version}:{start}:{end}:{department_id}"
+    rows = cache.get(key)
+    if rows is None:
+        rows = compute_public_statistics(start=start, end=end, department_id=department_id)
+        cache.set(key, rows, STATISTICS_CACHE_SECONDS)
+    return copy.deepcopy(rows)
+
+
+def compute_public_statistics(
     *,
     start: dt.datetime | None = None,
     end: dt.datetime | None = None,

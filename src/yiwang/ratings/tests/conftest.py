@@ -37,6 +37,14 @@ def run(django_capture_on_commit_callbacks):
 
 
 @pytest.fixture(autouse=True)
+def _fresh_statistics_cache():
+    """The public statistics are cached per process; each test starts without them."""
+    from django.core.cache import cache
+
+    cache.clear()
+
+
+@pytest.fixture(autouse=True)
 def _english():
     """Messages are checked in English (the pages and the API default to zh-Hans)."""
     from django.utils import translation
