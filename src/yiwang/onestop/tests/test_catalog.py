@@ -429,3 +429,15 @@ def test_admin_application_list_is_read_only(admin_client):
     resp = admin_client.get("/admin/onestop/application/")
     assert resp.status_code == 200
     assert admin_client.get("/admin/onestop/application/add/").status_code == 403
+
+
+def test_command_line_check_passes_on_the_shipped_content(db, capsys):
+    assert catalog.main(["check"]) == 0
+    assert "12 matters, 3 bundles: OK" in capsys.readouterr().out
+
+
+def test_command_line_check_lists_the_problems(db, capsys, tmp_path):
+    matters, bundles = content()
+    impl_entry(matters, "scj-XK-SCJ-0002")["online_depth"] = 7
+    assert catalog.main(["check", "--path", str(write(tmp_path, matters, bundles))]) == 1
+    assert "online_depth: 7 is not one of" in capsys.readouterr().out
