@@ -52,6 +52,7 @@ MIN_WORKING_DAYS, MAX_WORKING_DAYS, DEFAULT_WORKING_DAYS = 5, 15, 10
 #: A rectified task the rater has not confirmed within this many working days is closed.
 CONFIRM_WORKING_DAYS = 5
 PURPOSE = "service rating"
+SWEEP_BATCH = 500
 
 
 class Errors(dict[str, list[str]]):
@@ -481,59 +482,90 @@ def do_decide_appeal(*, actor: User, appeal_id: int, exclude: bool, notes: str) 
 # --- The sweep --------------------------------------------------------------------------------
 def do_sweep_rectifications(*, now: dt.datetime | None = None) -> dict[str, int]:
     """Mark pending rectifications past their deadline overdue (once; notify the department)
-    and close rectified ones the rater left unconfirmed for ``CONFIRM_WORKING_DAYS``."""
+    and close rectified ones the rater left unconfirmed for ``CONFIRM_WORKING_DAYS``.
+
+    Set-based, ``SWEEP_BATCH`` rows per transaction: one UPDATE and one batch of audit
+    records each, so a backlog of thousands costs a few commits, not one per row."""
+    from yiwang.ratings.tasks import notify_overdue
+
     now = now or timezone.now()
     counts = {"overdue": 0, "closed": 0}
-    due = Rectification.objects.filter(
-        overdue=False,
-        due_at__lt=now,
-        status__in=[RectificationStatus.OPEN, RectificationStatus.CALLED_BACK],
-    ).values_list("pk", flat=True)
-    for pk in list(due):
+    pending = [RectificationStatus.OPEN, RectificationStatus.CALLED_BACK]
+    due = list(
+        Rectification.objects.filter(overdue=False, due_at__lt=now, status__in=pending)
+        .order_by("pk")
+        .values_list("pk", flat=True)
+    )
+    for start in range(0, len(due), SWEEP_BATCH):
+        chunk = due[start : start + SWEEP_BATCH]
         with transaction.atomic():
-            n = Rectification.objects.filter(pk=pk, overdue=False).update(
+            rows = list(
+                Rectification.objects.select_for_update()
+                .filter(pk__in=chunk, overdue=False, due_at__lt=now, status__in=pending)
+                .values_list("pk", "due_at", "department_id")
+            )
+            if not rows:
+                continue
+            Rectification.objects.filter(pk__in=[r[0] for r in rows]).update(
                 overdue=True, overdue_at=now
             )
-            if not n:
-                continue
-            rect = Rectification.objects.get(pk=pk)
-            audit.record(
-                "ratings.rectification_overdue",
-                obj=rect,
-                detail={"due_at": rect.due_at.isoformat(), "department": rect.department_id},
+            audit.append_many(
+                [
+                    audit.Entry(
+                        event="ratings.rectification_overdue",
+                        object_type="ratings.rectification",
+                        object_id=str(pk),
+                        detail={"due_at": due_at.isoformat(), "department": dept},
+                    )
+                    for pk, due_at, dept in rows
+                ]
             )
-            events.publish(
-                "ratings.rectification_overdue",
-                {"rectification": pk, "department_id": rect.department_id},
-            )
-            from yiwang.ratings.tasks import notify_overdue
-
-            transaction.on_commit(partial(notify_overdue, pk))
-            counts["overdue"] += 1
+            for pk, _due_at, dept in rows:
+                events.publish(
+                    "ratings.rectification_overdue", {"rectification": pk, "department_id": dept}
+                )
+                transaction.on_commit(partial(notify_overdue, pk))
+            counts["overdue"] += len(rows)
             _statistics_changed()
     # CONFIRM_WORKING_DAYS working days never pass in less than (days - 1) calendar days plus
     # one working day (Monday 09:00 to Friday 17:00), so younger rows need no calendar check.
-    stale = Rectification.objects.filter(
-        status=RectificationStatus.RECTIFIED,
-        rectified_at__lte=now - dt.timedelta(days=CONFIRM_WORKING_DAYS - 1),
-    ).values_list("pk", "rectified_at")
-    for pk, rectified_at in list(stale):
-        if rectified_at is None or CALENDAR.add_days(rectified_at, CONFIRM_WORKING_DAYS) > now:
-            continue
+    stale = [
+        pk
+        for pk, rectified_at in Rectification.objects.filter(
+            status=RectificationStatus.RECTIFIED,
+            rectified_at__lte=now - dt.timedelta(days=CONFIRM_WORKING_DAYS - 1),
+        )
+        .order_by("pk")
+        .values_list("pk", "rectified_at")
+        if rectified_at is not None and CALENDAR.add_days(rectified_at, CONFIRM_WORKING_DAYS) <= now
+    ]
+    for start in range(0, len(stale), SWEEP_BATCH):
+        chunk = stale[start : start + SWEEP_BATCH]
         with transaction.atomic():
-            n = Rectification.objects.filter(pk=pk, status=RectificationStatus.RECTIFIED).update(
+            ids = list(
+                Rectification.objects.select_for_update()
+                .filter(pk__in=chunk, status=RectificationStatus.RECTIFIED)
+                .values_list("pk", flat=True)
+            )
+            if not ids:
+                continue
+            Rectification.objects.filter(pk__in=ids).update(
                 status=RectificationStatus.CLOSED,
                 closed_at=now,
                 closed_reason="not confirmed by the rater in time",
             )
-            if n:
-                audit.record(
-                    "ratings.rectification_closed",
-                    object_type="ratings.rectification",
-                    object_id=pk,
-                    detail={"reason": "unconfirmed"},
-                )
-                counts["closed"] += 1
+            audit.append_many(
+                [
+                    audit.Entry(
+                        event="ratings.rectification_closed",
+                        object_type="ratings.rectification",
+                        object_id=str(pk),
+                        detail={"reason": "unconfirmed"},
+                    )
+                    for pk in ids
+                ]
+            )
+            counts["closed"] += len(ids)
     return counts
 
 
