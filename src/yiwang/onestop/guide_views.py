@@ -69,19 +69,21 @@ def condition_text(expr: str, questions: Mapping[str, _Q]) -> str:
         tree = parse_condition(expr)
     except ExpressionError:  # the loader and the admin let only good conditions through
         return expr
-    return _node_text(tree, questions)
+    return _node_text(tree, questions, top=True)
 
 
-def _node_text(node: Any, questions: Mapping[str, _Q]) -> str:
+def _node_text(node: Any, questions: Mapping[str, _Q], top: bool = False) -> str:
     if not isinstance(node, dict):
         return str(node)
     for key, joiner in (("all", _(" and ")), ("any", _(" or "))):
         if key in node:
             parts = [_node_text(n, questions) for n in node[key]]
             inner = joiner.join(parts)
-            return inner if len(parts) == 1 else f"（{inner}）" if key == "any" else inner
+            if len(parts) > 1 and not top:
+                return _("(%(cond)s)") % {"cond": inner}
+            return inner
     if "not" in node:
-        return _("not (%(cond)s)") % {"cond": _node_text(node["not"], questions)}
+        return _("not (%(cond)s)") % {"cond": _node_text(node["not"], questions, top=True)}
     if "fact" not in node:
         return str(node)
     q = questions.get(node["fact"]) or _Q(node["fact"], "")

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import pytest
 from django.urls import reverse
+from django.utils import translation
 
+from yiwang.onestop import guide_views
 from yiwang.onestop.catalog import load_catalog
 from yiwang.onestop.models import Bundle, BundleStatus, Implementation
 from yiwang.onestop.tests.test_catalog import PREFIX, make_departments
@@ -194,3 +196,34 @@ def test_scope_guide_cases_hold(client, world):
         for probe in probes:
             resp = testing.call(client, case.method, case.path, probe, world)
             assert resp.status_code == probe.expect, (case.path, probe)
+
+
+# --- conditions in words -------------------------------------------------------------------------
+QS = {
+    "a": guide_views._Q("Sign", "boolean"),
+    "k": guide_views._Q("Kind", "enum", {"x": "Ex", "y": "Why"}),
+    "n": guide_views._Q("Area", "number"),
+}
+
+
+@pytest.mark.parametrize(
+    ("expr", "text"),
+    [
+        ("a", "「Sign」 is answered Yes"),
+        ("not a", "「Sign」 is answered No"),
+        ('k == "x"', "「Kind」 is “Ex”"),
+        ('k != "y"', "「Kind」 is not “Why”"),
+        ('k in ["x", "y"]', "「Kind」 is “Ex” or “Why”"),
+        ("n >= 300", "「Area」 ≥ 300"),
+        ('a or k == "x"', "「Sign」 is answered Yes or 「Kind」 is “Ex”"),
+        (
+            "n > 3 and (a or not a)",
+            "「Area」 > 3 and (「Sign」 is answered Yes or 「Sign」 is answered No)",
+        ),
+        ("not (a and n > 3)", "not (「Sign」 is answered Yes and 「Area」 > 3)"),
+        ("", ""),
+    ],
+)
+def test_condition_in_words(expr, text):
+    with translation.override("en"):
+        assert guide_views.condition_text(expr, QS) == text
