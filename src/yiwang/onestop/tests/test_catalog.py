@@ -441,3 +441,43 @@ def test_command_line_check_lists_the_problems(db, capsys, tmp_path):
     impl_entry(matters, "scj-XK-SCJ-0002")["online_depth"] = 7
     assert catalog.main(["check", "--path", str(write(tmp_path, matters, bundles))]) == 1
     assert "online_depth: 7 is not one of" in capsys.readouterr().out
+
+
+def test_admin_reports_a_bad_question_condition_on_the_field(admin_client):
+    bundle = Bundle.objects.get(code="open-restaurant")
+    resp = _change(
+        admin_client,
+        f"/admin/onestop/bundle/{bundle.pk}/change/",
+        **{"questions-4-shown_when": 'food_kind == "frozen"'},
+    )
+    assert resp.status_code == 200
+    qs = next(
+        f.formset for f in resp.context["inline_admin_formsets"] if f.formset.prefix == "questions"
+    )
+    assert "frozen" in str(qs.forms[4].errors["shown_when"])
+
+
+def test_admin_item_may_refer_to_a_question_added_on_the_same_page(admin_client):
+    bundle = Bundle.objects.get(code="newborn")
+    url = f"/admin/onestop/bundle/{bundle.pk}/change/"
+    n = bundle.questions.count()
+    resp = _change(
+        admin_client,
+        url,
+        **{
+            "questions-TOTAL_FORMS": str(n + 1),
+            f"questions-{n}-order": "9",
+            f"questions-{n}-key": "twins",
+            f"questions-{n}-text": "是否为双胞胎？",
+            f"questions-{n}-kind": "boolean",
+            f"questions-{n}-choices": "[]",
+            "items-1-applies_when": "household_here and not twins",
+        },
+    )
+    assert resp.status_code == 302
+    assert bundle.items.get(stage=2).applies_when == "household_here and not twins"
+
+
+@pytest.mark.parametrize("model", ["matter", "implementation", "bundle"])
+def test_admin_add_pages_render(admin_client, model):
+    assert admin_client.get(f"/admin/onestop/{model}/add/").status_code == 200
