@@ -29,7 +29,7 @@ from bench.env import log
 from bench.registry import Result, register
 
 
-def _best(fn: Callable[[int], None], n: int, repeat: int) -> float:
+def _best(fn: Callable[[int], object], n: int, repeat: int) -> float:
     """Operations per second, best of ``repeat`` rounds."""
     best = float("inf")
     for _ in range(repeat):

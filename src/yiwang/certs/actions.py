@@ -77,7 +77,9 @@ def _identifier(type_code: str, issuer_code: str, issue_date: dt.date) -> str:
 
 def _number(ctype: CertificateType, area_code: str, issue_date: dt.date) -> str:
     count = Certificate.objects.filter(type=ctype, issue_date__year=issue_date.year).count()
-    return f"{area_code[:6]}{issue_date:%Y}{ctype.code[-4:].upper()}{count + 1:06d}"
+    parts = [p for p in re.split(r"[^0-9A-Za-z]+", ctype.code) if p]
+    short = "".join(p[0] for p in parts).upper() if len(parts) > 1 else ctype.code[-4:].upper()
+    return f"{area_code[:6]}{issue_date:%Y}{short}{count + 1:06d}"
 
 
 def build_claims(cert: Certificate, *, signed_at: dt.datetime) -> dict[str, Any]:
@@ -212,6 +214,10 @@ def do_issue_certificate(
         raise Conflict(
             _("A certificate of this type was already issued for %(ref)s.") % {"ref": source_ref}
         )
+    if number and Certificate.objects.filter(type=ctype, number=number).exists():
+        raise ValidationFailed(
+            fields={"number": [_("A certificate of this type already has this number.")]}
+        )
     issue_day = issue_date or timezone.localdate()
     key = certkeys.current_key(issuing_department, algorithm=algorithm)
     signer = certkeys.signer_for(key)
@@ -269,7 +275,7 @@ def do_issue_certificate(
                     },
                 )
             return cert
-        except IntegrityError:  # an identifier collision: draw again
+        except IntegrityError:  # an identifier or number taken meanwhile: draw again
             if attempt == 4:
                 raise
     raise AssertionError("unreachable")

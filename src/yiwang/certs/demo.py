@@ -16,79 +16,8 @@ from django.utils import timezone
 
 from yiwang.accounts.models import Department, User
 from yiwang.certs import actions
-from yiwang.certs.models import Certificate, CertificateType, HolderKind
-
-TYPES: list[dict[str, Any]] = [
-    {
-        "code": "11100000YYZZ",
-        "name": "营业执照",
-        "name_en": "Business licence",
-        "holder_kind": HolderKind.ORGANISATION,
-        "issuer_hint": "市场监督管理局",
-        "validity_days": None,
-        "fields": [
-            {"name": "enterprise_type", "label": "类型", "required": True},
-            {"name": "legal_representative", "label": "法定代表人", "required": True},
-            {"name": "registered_capital", "label": "注册资本", "required": False},
-            {"name": "founded", "label": "成立日期", "required": True},
-            {"name": "address", "label": "住所", "required": True},
-            {"name": "business_scope", "label": "经营范围", "required": False},
-        ],
-    },
-    {
-        "code": "11100000SPJY",
-        "name": "食品经营许可证",
-        "name_en": "Food business licence",
-        "holder_kind": HolderKind.ORGANISATION,
-        "issuer_hint": "市场监督管理局",
-        "validity_days": 5 * 365,
-        "fields": [
-            {"name": "operator", "label": "经营者名称", "required": True},
-            {"name": "premises", "label": "经营场所", "required": True},
-            {"name": "main_format", "label": "主体业态", "required": True},
-            {"name": "items", "label": "经营项目", "required": True},
-        ],
-    },
-    {
-        "code": "11100000HWZP",
-        "name": "户外招牌设置许可",
-        "name_en": "Outdoor signboard permit",
-        "holder_kind": HolderKind.ORGANISATION,
-        "issuer_hint": "城市管理局",
-        "validity_days": 3 * 365,
-        "fields": [
-            {"name": "location", "label": "设置地点", "required": True},
-            {"name": "size", "label": "规格", "required": True},
-            {"name": "content", "label": "招牌内容", "required": True},
-        ],
-    },
-    {
-        "code": "11100000CSYX",
-        "name": "出生医学证明",
-        "name_en": "Medical certificate of birth",
-        "holder_kind": HolderKind.PERSON,
-        "issuer_hint": "卫生健康委员会",
-        "validity_days": None,
-        "fields": [
-            {"name": "sex", "label": "性别", "required": True},
-            {"name": "born", "label": "出生日期", "required": True},
-            {"name": "place_of_birth", "label": "出生地点", "required": True},
-            {"name": "mother", "label": "母亲姓名", "required": False},
-        ],
-    },
-    {
-        "code": "11100000SBK",
-        "name": "社会保障卡",
-        "name_en": "Social security card",
-        "holder_kind": HolderKind.PERSON,
-        "issuer_hint": "人力资源和社会保障局",
-        "validity_days": 10 * 365,
-        "fields": [
-            {"name": "card_number", "label": "社会保障卡号", "required": True},
-            {"name": "bank", "label": "金融账户开户行", "required": False},
-        ],
-    },
-]
+from yiwang.certs.models import Certificate, CertificateType
+from yiwang.certs.standard_types import upsert_types
 
 
 @dataclass
@@ -100,13 +29,8 @@ class CertsSeedReport:
 
 
 def seed_types() -> int:
-    n = 0
-    for t in TYPES:
-        _, created = CertificateType.objects.update_or_create(
-            code=t["code"], defaults={k: v for k, v in t.items() if k != "code"}
-        )
-        n += int(created)
-    return n
+    """The standard types (migration 0002 made them; this refreshes them)."""
+    return upsert_types(CertificateType)
 
 
 def seed(*, district_code: str = "") -> CertsSeedReport:
@@ -136,11 +60,12 @@ def seed(*, district_code: str = "") -> CertsSeedReport:
             {
                 **common,
                 "ref": "demo:certs:licence",
-                "type_code": "11100000YYZZ",
+                "type_code": "business_licence",
                 "issuing_department": scj,
                 "valid_from": today - dt.timedelta(days=400),
                 "valid_to": None,
                 "data": {
+                    "name": name,
                     "enterprise_type": "有限责任公司（自然人投资或控股）",
                     "legal_representative": (res.display_name if res else "") or "张三",
                     "registered_capital": "500万元人民币",
@@ -154,7 +79,7 @@ def seed(*, district_code: str = "") -> CertsSeedReport:
             {
                 **common,
                 "ref": "demo:certs:food",
-                "type_code": "11100000SPJY",
+                "type_code": "food_business_permit",
                 "issuing_department": scj,
                 "valid_from": today - dt.timedelta(days=200),
                 "valid_to": None,
@@ -171,11 +96,12 @@ def seed(*, district_code: str = "") -> CertsSeedReport:
                 {
                     **common,
                     "ref": "demo:certs:signboard",
-                    "type_code": "11100000HWZP",
+                    "type_code": "signboard_permit",
                     "issuing_department": cgj,
                     "valid_from": today - dt.timedelta(days=30),
                     "valid_to": None,
                     "data": {
+                        "holder": name,
                         "location": "演示区东苑街道1号沿街立面",
                         "size": "6米×1.2米",
                         "content": name,
@@ -194,11 +120,15 @@ def seed(*, district_code: str = "") -> CertsSeedReport:
                 {
                     **common,
                     "ref": "demo:certs:sscard",
-                    "type_code": "11100000SBK",
+                    "type_code": "social_security_card",
                     "issuing_department": rsj,
                     "valid_from": today - dt.timedelta(days=800),
                     "valid_to": None,
-                    "data": {"card_number": "A" + res.id_number[-8:], "bank": "演示银行"},
+                    "data": {
+                        "name": common["holder_name"],
+                        "card_number": "A" + res.id_number[-8:],
+                        "bank": "演示银行",
+                    },
                 }
             )
         if mzj is not None:
@@ -206,12 +136,13 @@ def seed(*, district_code: str = "") -> CertsSeedReport:
                 {
                     **common,
                     "ref": "demo:certs:birth",
-                    "type_code": "11100000CSYX",
+                    "type_code": "birth_certificate",
                     "issuing_department": mzj,
                     "valid_from": today - dt.timedelta(days=30),
                     "valid_to": None,
                     "revoke": "信息登记有误，已重新签发（演示）",
                     "data": {
+                        "child_name": "演示宝宝",
                         "sex": "女",
                         "born": (today - dt.timedelta(days=31)).isoformat(),
                         "place_of_birth": "演示区妇幼保健院",
@@ -227,7 +158,7 @@ def seed(*, district_code: str = "") -> CertsSeedReport:
         plan.append(
             {
                 "ref": f"demo:certs:sscard:{u.username}",
-                "type_code": "11100000SBK",
+                "type_code": "social_security_card",
                 "holder_name": u.display_name or u.username,
                 "holder_code": u.id_number,
                 "holder_code_type": "ric",

@@ -177,6 +177,9 @@ class Certificate(models.Model):
         verbose_name = _("electronic certificate")
         verbose_name_plural = _("electronic certificates")
         indexes = [models.Index(fields=["issuing_department", "status"])]
+        constraints = [
+            models.UniqueConstraint(fields=["type", "number"], name="certs_number_unique")
+        ]
 
     def __str__(self) -> str:
         return f"{self.type.name} {self.number}"

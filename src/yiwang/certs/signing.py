@@ -256,6 +256,7 @@ class Sm2Signer:
         )
         self._pub = bytes.fromhex(pub)
         self._crypt = sm2.CryptSM2(private_key=priv, public_key=pub)
+        self._crypt.public_key = pub  # gmssl lstrip("04")s a key whose x starts with 04
         self._verifier = Sm2Verifier(self._pub)
 
     @staticmethod
@@ -282,6 +283,7 @@ class Sm2Verifier:
         if len(public_key) != 64:
             raise SigningError("an SM2 public key is 64 bytes (x || y)")
         self._crypt = sm2.CryptSM2(private_key="", public_key=public_key.hex())
+        self._crypt.public_key = public_key.hex()  # not gmssl's lstrip("04") of it
 
     def verify(self, message: bytes, signature: bytes) -> bool:
         if len(signature) != 64:

@@ -11,8 +11,8 @@ from yiwang.certs import actions
 from yiwang.certs.demo import seed_types
 from yiwang.certs.models import Certificate
 
-LICENCE = "11100000YYZZ"
-SSCARD = "11100000SBK"
+LICENCE = "business_licence"
+SSCARD = "social_security_card"
 
 LICENCE_DATA = {
     "enterprise_type": "有限责任公司",

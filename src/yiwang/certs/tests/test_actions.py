@@ -11,7 +11,7 @@ from django.utils import timezone
 
 from yiwang.certs import actions, keys, selectors, signing
 from yiwang.certs.models import Certificate, CertificateCopy, IssuerKey, Revocation
-from yiwang.certs.tests.factories import SSCARD, issue, issue_licence
+from yiwang.certs.tests.factories import SSCARD, issue
 from yiwang.core.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from yiwang.core.models import AuditRecord
 
@@ -71,9 +71,24 @@ def test_bad_input_gives_field_errors_and_issues_nothing(cw):
 
 
 def test_required_data_fields_are_checked(cw):
+    from yiwang.certs.models import CertificateType
+
+    CertificateType.objects.create(
+        code="test_permit",
+        name="测试许可",
+        fields=[{"name": "scope", "label": "范围", "required": True}],
+    )
     with pytest.raises(ValidationFailed) as exc:
-        issue_licence(cw, data={"enterprise_type": "有限责任公司"})
-    assert "data.legal_representative" in exc.value.fields
+        issue(cw, type_code="test_permit", data={"other": "x"})
+    assert "data.scope" in exc.value.fields
+
+
+def test_standard_types_exist_after_migration(db):
+    from yiwang.certs.models import CertificateType
+    from yiwang.certs.standard_types import TYPES
+
+    codes = set(CertificateType.objects.values_list("code", flat=True))
+    assert {t["code"] for t in TYPES} <= codes
 
 
 def test_end_before_start_is_refused(cw):
@@ -310,3 +325,10 @@ def test_issue_publishes_an_event(cw, django_capture_on_commit_callbacks):
             "holder_user": cw.users["resident_a"].pk,
         }
     ]
+
+
+def test_explicit_number_must_be_unique_per_type(cw):
+    issue(cw, number="NO-1")
+    with pytest.raises(ValidationFailed) as exc:
+        issue(cw, number="NO-1")
+    assert "number" in exc.value.fields

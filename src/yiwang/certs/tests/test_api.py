@@ -73,7 +73,7 @@ def test_my_certificates_lists_only_mine(cw, client):
 def test_enterprise_sees_its_licence(cw, client):
     client.force_login(cw.users["enterprise_a"])
     items = client.get(f"{A}/mine").json()["items"]
-    assert [i["type_code"] for i in items] == ["11100000YYZZ"]
+    assert [i["type_code"] for i in items] == ["business_licence"]
 
 
 def test_issued_lists_my_department_only(cw, client):

@@ -289,3 +289,13 @@ def test_sign_and_encode_gives_the_same_verifiable_payload(ed):
     claims, sig, payload = signing.sign_and_encode(_claims(), signer)
     assert payload == signing.encode_payload(claims, sig)
     assert signing.verify_payload(payload, keys, now=NOW).valid
+
+
+def test_sm2_key_whose_x_starts_with_04_verifies():
+    """gmssl strips a leading "04" from a 64-byte key (taking it for the uncompressed-point
+    prefix), so 1 key in 256 failed before the signer set the key itself."""
+    pytest.importorskip("gmssl")
+    signer = signing.Sm2Signer("k04", (11).to_bytes(32, "big"))  # 11·G has x = 04…
+    assert signer._pub[:1] == b"\x04"
+    verifier = signing.make_verifier(signing.SM2, signer.public_key())
+    assert verifier.verify(b"msg", signer.sign(b"msg"))
