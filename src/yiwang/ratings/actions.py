@@ -520,11 +520,14 @@ def do_sweep_rectifications(*, now: dt.datetime | None = None) -> dict[str, int]
                     for pk, due_at, dept in rows
                 ]
             )
+            by_dept: dict[int, list[int]] = {}
             for pk, _due_at, dept in rows:
+                by_dept.setdefault(dept, []).append(pk)
+            for dept, pks in by_dept.items():
                 events.publish(
-                    "ratings.rectification_overdue", {"rectification": pk, "department_id": dept}
+                    "ratings.rectification_overdue", {"rectifications": pks, "department_id": dept}
                 )
-                transaction.on_commit(partial(notify_overdue, pk))
+                transaction.on_commit(partial(notify_overdue, dept, pks))
             counts["overdue"] += len(rows)
             _statistics_changed()
     # CONFIRM_WORKING_DAYS working days never pass in less than (days - 1) calendar days plus

@@ -1,30 +1,38 @@
-"""Email/SMS to a department when one of its rectifications is overdue.
+"""Email/SMS to a department when its rectifications fall overdue: one digest per sweep.
 
-Recipients: the department's active members who handle ratings (``selectors.HANDLE``). Each
-delivery (channel × person) is recorded in the audit log (``ratings.notification_sent``, the
-field read named, the recipient masked); a retry skips those already recorded. Texts are in
-zh-Hans and carry no personal data and no comment text.
+Recipients: the department's active members who handle ratings (``selectors.HANDLE``). A sweep
+that marks several of a department's tasks overdue sends each handler one message naming how
+many and which (up to five task numbers), not one message per task. Each delivery (channel ×
+person) is recorded in the audit log (``ratings.notification_sent`` on the department, the
+field read named, the recipient masked, the batch key); a retry skips those already recorded.
+Texts are in zh-Hans and carry no personal data and no comment text.
 """
 
 from __future__ import annotations
 
-from django.utils import timezone
+import hashlib
 
 from yiwang.accounts.models import User
 from yiwang.core import audit, notify
 from yiwang.core.models import AuditRecord, AuditResult
-from yiwang.ratings.models import Rectification, RectificationStatus
+from yiwang.ratings.models import PENDING_STATES, Rectification
 from yiwang.ratings.selectors import HANDLE
 
 SENT = "ratings.notification_sent"
 FAILED = "ratings.notification_failed"
 PURPOSE = "rectification overdue notice"
 SIGNATURE = "【好差评】"
+LISTED = 5
 
 
-def _recipients(rect: Rectification) -> list[tuple[str, str, User]]:
+def batch_key(department_id: int, rectification_ids: list[int]) -> str:
+    text = f"{department_id}:" + ",".join(str(i) for i in sorted(rectification_ids))
+    return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
+def _recipients(department_id: int) -> list[tuple[str, str, User]]:
     out: list[tuple[str, str, User]] = []
-    for u in User.objects.filter(department_id=rect.department_id, is_active=True).order_by("pk"):
+    for u in User.objects.filter(department_id=department_id, is_active=True).order_by("pk"):
         if not u.can(HANDLE):
             continue
         if u.phone:
@@ -34,50 +42,54 @@ def _recipients(rect: Rectification) -> list[tuple[str, str, User]]:
     return out
 
 
-def _text(rect: Rectification) -> tuple[str, str]:
-    inv = rect.rating.invitation
-    due = timezone.localtime(rect.due_at)
+def _text(ids: list[int]) -> tuple[str, str]:
+    listed = "、".join(f"#{i}" for i in ids[:LISTED]) + ("等" if len(ids) > LISTED else "")
     subject = f"{SIGNATURE}差评整改已超期"
-    body = (
-        f"差评整改任务 #{rect.pk}（{inv.matter_name}）已超过整改期限"
-        f"（{due:%Y年%m月%d日 %H:%M}），请尽快回访并整改。"
-    )
+    body = f"您部门有 {len(ids)} 件差评整改任务已超过整改期限（{listed}），请尽快回访并整改。"
     return subject, body
 
 
-def deliver_overdue(rectification_id: int) -> dict[str, int]:
+def deliver_overdue(department_id: int, rectification_ids: list[int]) -> dict[str, int]:
     counts = {"sent": 0, "skipped": 0, "failed": 0}
-    rect = (
-        Rectification.objects.select_related("rating__invitation")
-        .filter(pk=rectification_id, overdue=True)
-        .first()
+    ids = sorted(
+        Rectification.objects.filter(
+            pk__in=rectification_ids,
+            department_id=department_id,
+            overdue=True,
+            status__in=PENDING_STATES,
+        ).values_list("pk", flat=True)
     )
-    if rect is None or rect.status not in {
-        RectificationStatus.OPEN,
-        RectificationStatus.CALLED_BACK,
-    }:
+    if not ids:
         return counts
+    key = batch_key(department_id, rectification_ids)
     done = {
         str((d or {}).get("ref", ""))
         for d in AuditRecord.objects.filter(
-            event=SENT, object_type="ratings.rectification", object_id=str(rect.pk)
+            event=SENT, object_type="accounts.department", object_id=str(department_id)
         ).values_list("detail", flat=True)
+        if (d or {}).get("batch") == key
     }
-    subject, body = _text(rect)
+    subject, body = _text(ids)
     retry = False
-    for channel, to, user in _recipients(rect):
+    for channel, to, user in _recipients(department_id):
         ref = f"{channel}:user:{user.pk}"
         if ref in done:
             counts["skipped"] += 1
             continue
-        detail = {"ref": ref, "channel": channel, "to": notify.mask_recipient(channel, to)}  # type: ignore[arg-type]
+        detail = {
+            "ref": ref,
+            "batch": key,
+            "channel": channel,
+            "to": notify.mask_recipient(channel, to),  # type: ignore[arg-type]
+            "rectifications": ids[:50],
+        }
         field = "email" if channel == "email" else "phone"
-        key = f"ratings-overdue-{rect.pk}-{ref}"
+        msg_key = f"ratings-overdue-{key}-{ref}"
         try:
             if channel == "email":
-                notify.send_email(to, subject, body, key=key)
+                notify.send_email(to, subject, body, key=msg_key)
             else:
-                notify.send_sms(to, SIGNATURE + body, key=key)
+                notify.send_sms(to, SIGNATURE + body, key=msg_key)
         except Exception as exc:
             permanent = isinstance(exc, ValueError) or (
                 isinstance(exc, notify.NotifyError) and exc.permanent
@@ -86,7 +98,8 @@ def deliver_overdue(rectification_id: int) -> dict[str, int]:
             counts["failed"] += 1
             audit.record(
                 FAILED,
-                obj=rect,
+                object_type="accounts.department",
+                object_id=department_id,
                 subject_id=str(user.pk),
                 fields=[field],
                 purpose=PURPOSE,
@@ -95,9 +108,15 @@ def deliver_overdue(rectification_id: int) -> dict[str, int]:
             )
             continue
         audit.record(
-            SENT, obj=rect, subject_id=str(user.pk), fields=[field], purpose=PURPOSE, detail=detail
+            SENT,
+            object_type="accounts.department",
+            object_id=department_id,
+            subject_id=str(user.pk),
+            fields=[field],
+            purpose=PURPOSE,
+            detail=detail,
         )
         counts["sent"] += 1
     if retry:
-        raise notify.NotifyError(f"rectification {rect.pk}: {counts['failed']} sends failed")
+        raise notify.NotifyError(f"department {department_id}: {counts['failed']} sends failed")
     return counts

@@ -18,9 +18,11 @@ def sweep_rectifications() -> dict[str, int]:
 
 
 @db_task(retries=5, retry_delay=120)  # type: ignore[untyped-decorator]
-def notify_overdue(rectification_id: int) -> dict[str, int]:
-    """Email/SMS the department that a rectification is overdue; retried on failures."""
-    from yiwang.ratings.notifications import deliver_overdue
+def notify_overdue(department_id: int, rectification_ids: list[int]) -> dict[str, int]:
+    """Email/SMS a department's handlers one digest of its newly overdue rectifications;
+    retried on transient failures (deliveries already recorded are skipped)."""
+    from yiwang.ratings.notifications import batch_key, deliver_overdue
 
-    with HUEY.lock_task(f"ratings-overdue-{rectification_id}", ttl=600):
-        return deliver_overdue(rectification_id)
+    key = batch_key(department_id, rectification_ids)
+    with HUEY.lock_task(f"ratings-overdue-{key}", ttl=600):
+        return deliver_overdue(department_id, rectification_ids)

@@ -43,12 +43,21 @@ def test_the_department_is_notified_once_by_sms_and_email(world, run, settings):
     later = rect.due_at + dt.timedelta(hours=1)
     run(actions.do_sweep_rectifications, now=later)
     run(actions.do_sweep_rectifications, now=later + dt.timedelta(hours=1))
-    sent = AuditRecord.objects.filter(event="ratings.notification_sent", object_id=str(rect.pk))
+    sent = AuditRecord.objects.filter(event="ratings.notification_sent")
     handlers = {world.users["dept_staff_a"].pk, world.users["dept_leader_a"].pk}
     assert {int(r.subject_id) for r in sent} == handlers
     assert sent.count() == 4  # two people × sms and email
     new = _sms_lines()[before:]
     assert len(new) == 2 and all("差评整改任务" in x["body"] and "****" in x["to"] for x in new)
+
+
+def test_several_overdue_tasks_make_one_message_per_person_and_channel(world, run, settings):
+    settings.YIWANG_SMS_BACKEND = "file"
+    before = len(_sms_lines())
+    rects = [f.rate(world, f.invite(world), "1").rectification for _ in range(3)]
+    run(actions.do_sweep_rectifications, now=max(r.due_at for r in rects) + dt.timedelta(hours=1))
+    new = _sms_lines()[before:]
+    assert len(new) == 2 and all("有 3 件" in x["body"] for x in new)
 
 
 def test_a_rectified_task_is_not_marked_overdue(world, run):
