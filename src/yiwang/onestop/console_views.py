@@ -51,6 +51,7 @@ TIMELINE_KINDS: dict[str, Any] = {
     "started": gettext_lazy("Application started"),
     "submitted": gettext_lazy("Application submitted"),
     "task_opened": gettext_lazy("Task opened"),
+    "task_waiting": gettext_lazy("Task waits for an earlier stage"),
     "task_claimed": gettext_lazy("Examination started"),
     "supplement_requested": gettext_lazy("Supplement requested"),
     "supplement_answered": gettext_lazy("Supplement provided"),
@@ -157,7 +158,6 @@ def _material_rows(t: ApprovalTask, data: dict[str, Any]) -> list[dict[str, Any]
             {
                 **m,
                 "downloadable": m["state"] == MaterialState.UPLOADED and bool(m["file_name"]),
-                "size_kb": round(m["size"] / 1024, 1) if m["size"] else 0,
             }
         )
     return rows
@@ -189,7 +189,7 @@ def _task_context(
             "label": f.label,
             "value": form[f.key],
             "personal": f.personal,
-            "source": (app.prefilled.get(f.key) or {}).get("label", ""),
+            "source": (app.prefilled.get(f.key) or {}).get("source", ""),
         }
         for f in bundle.fields.all()
         if f.key in form
@@ -200,7 +200,9 @@ def _task_context(
             "kind": e.kind,
             "label": TIMELINE_KINDS.get(e.kind, e.kind),
             "department": e.actor_label,
-            "note": e.note,
+            "note": _("to follow under the commitment: %(keys)s") % {"keys": e.note}
+            if e.kind == "submitted" and e.note
+            else e.note,
             "at": e.at,
             "own": e.task_id == t.pk,
         }

@@ -324,3 +324,43 @@ def test_scope(key, case, client, scoped_world):
     from yiwang.accounts.tests.test_scope import test_scope as walk
 
     walk(key, case, client, scoped_world)
+
+
+# --- Claimed by someone else --------------------------------------------------------------------
+def test_a_colleague_sees_who_claimed_it_and_gets_no_decision_form(client, kit, reg):
+    from yiwang.accounts.roles import Role
+    from yiwang.accounts.tests.factories import UserFactory
+
+    colleague = UserFactory(
+        username="staff_scj_2", role=Role.DEPT_STAFF, department=kit.departments["scj"]
+    )
+    client.force_login(kit.staff["scj"])
+    client.post(_url("console_task_claim", reg.pk), {"version": reg.version})
+    client.force_login(colleague)
+    html = _html(client.get(_url("console_task", reg.pk)))
+    assert kit.staff["scj"].username in html
+    assert 'data-testid="decide-form"' not in html
+    resp = client.post(_url("console_task_decide", reg.pk), {"decision": "approve"}, follow=True)
+    assert _messages(resp)
+    reg.refresh_from_db()
+    assert reg.state == TaskState.CLAIMED
+
+
+def test_the_department_leader_may_decide_a_task_a_colleague_claimed(client, kit, reg):
+    client.force_login(kit.staff["scj"])
+    client.post(_url("console_task_claim", reg.pk), {"version": reg.version})
+    client.force_login(kit.staff["leader_scj"])
+    html = _html(client.get(_url("console_task", reg.pk)))
+    assert 'data-testid="decide-form"' in html
+    reg.refresh_from_db()
+    client.post(
+        _url("console_task_decide", reg.pk),
+        {"decision": "reject", "reason": "材料不实", "version": reg.version},
+    )
+    reg.refresh_from_db()
+    assert reg.state == TaskState.REJECTED
+
+
+def test_the_inbox_filters_update_in_place_with_htmx(scj, reg):
+    html = _html(scj.get(_url("console_tasks")))
+    assert 'hx-select="#task-region"' in html and 'id="task-region"' in html
