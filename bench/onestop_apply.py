@@ -186,7 +186,8 @@ def run(args: Any) -> Result:
             if (status, s1, s2, s3) != (200, 200, 200, 200):
                 failures.append(f"applicant steps {status} {s1} {s2} {s3}")
 
-    def approver(token: str) -> None:
+    def approver(token: str, j: int) -> None:
+        # staff of one department take the list from different ends, as people do
         c = Client(server.port, token, steps, lock)
         while not done.is_set():
             status, page = c.call("list_tasks", "GET", f"{A}/tasks?state=pending&page_size=20")
@@ -194,6 +195,8 @@ def run(args: Any) -> Result:
             if not items:
                 time.sleep(0.05)
                 continue
+            if j % 2:
+                items.reverse()
             for t in items:
                 s, claimed = c.json(
                     "claim", "POST", f"{A}/tasks/{t['id']}/claim", {"version": t["version"]}
@@ -220,9 +223,9 @@ def run(args: Any) -> Result:
     try:
         server.wait_ready()
         staff_threads = [
-            threading.Thread(target=approver, args=(tok,), daemon=True)
+            threading.Thread(target=approver, args=(tok, j), daemon=True)
             for tokens in seed["staff"].values()
-            for tok in tokens
+            for j, tok in enumerate(tokens)
         ]
         apply_threads = [
             threading.Thread(target=applicant, args=(k,), daemon=True) for k in range(clients)

@@ -202,7 +202,7 @@ def _new_number() -> str:
 def _own(actor: User, application_id: int, *, lock: bool = False) -> Application:
     qs = Application.objects.filter(pk=application_id, applicant=actor)
     if lock:
-        qs = qs.select_for_update()
+        qs = qs.select_for_update(of=("self",))
     app = qs.select_related("bundle").first()
     if app is None:
         raise NotFound()
@@ -536,7 +536,7 @@ def do_answer_supplement(*, actor: User, application_id: int, note: str = "") ->
     with transaction.atomic():
         app = _own(actor, application_id, lock=True)
         waiting = list(
-            app.tasks.select_for_update()
+            app.tasks.select_for_update(of=("self",))
             .filter(state=TaskState.SUPPLEMENT)
             .select_related("department")
         )
@@ -592,7 +592,7 @@ def do_withdraw_application(*, actor: User, application_id: int) -> Application:
             ApplicationStatus.WITHDRAWN,
         ):
             raise Conflict(_("This application is already finished."))
-        for task in app.tasks.select_for_update():
+        for task in app.tasks.select_for_update(of=("self",)):
             if task.state in workflow.OPEN:
                 workflow.fire(task, "cancel")
                 task.save()
@@ -610,8 +610,20 @@ STAFF_ROLES = (Role.DEPT_STAFF, Role.DEPT_LEADER)
 def _task_for_update(actor: User, task_id: int) -> ApprovalTask:
     if not actor.is_authenticated or actor.role not in STAFF_ROLES or not actor.department_id:
         raise NotFound()
+    # Lock order everywhere: the application, then its tasks — two departments deciding on
+    # one application at once take turns instead of deadlocking.
+    app_id = (
+        ApprovalTask.objects.filter(pk=task_id).values_list("application_id", flat=True).first()
+    )
+    if app_id is None:
+        raise NotFound()
+    list(
+        Application.objects.select_for_update(of=("self",))
+        .filter(pk=app_id)
+        .values_list("pk", flat=True)
+    )
     task = (
-        ApprovalTask.objects.select_for_update()
+        ApprovalTask.objects.select_for_update(of=("self",))
         .select_related("application__bundle", "department", "implementation__matter")
         .filter(pk=task_id)
         .first()
@@ -823,7 +835,9 @@ def _issue_certificate(actor: User, task: ApprovalTask) -> str:
 
 
 def _advance(app: Application, now: dt.datetime) -> None:
-    tasks = list(app.tasks.select_for_update().select_related("implementation", "department"))
+    tasks = list(
+        app.tasks.select_for_update(of=("self",)).select_related("implementation", "department")
+    )
     completion = app.bundle.completion
     if completion == "any" and any(t.state == TaskState.APPROVED for t in tasks):
         for t in tasks:
@@ -878,7 +892,8 @@ def do_sweep_deadlines(*, now: dt.datetime | None = None) -> dict[str, int]:
     soon = CALENDAR.add_days(now, 1)
     open_states = [TaskState.PENDING, TaskState.CLAIMED]
     with transaction.atomic():
-        qs = ApprovalTask.objects.select_for_update().select_related(
+        # skip_locked: a task being decided right now is left to the next sweep
+        qs = ApprovalTask.objects.select_for_update(of=("self",), skip_locked=True).select_related(
             "application__bundle__lead_department", "department", "implementation__matter"
         )
         for task in qs.filter(state__in=open_states, due_at__lte=soon, reminded_at__isnull=True):

@@ -25,6 +25,8 @@ NAV: list[NavItem] = [
     NavItem("messages", _("Messages"), "cases:messages", Cap.PORTAL),
     NavItem("my_entry", _("My registry entry"), "registry:mine", Cap.PORTAL),
     NavItem("my_data", _("Who read my data"), "exchange:me", Cap.PORTAL),
+    NavItem("service_guide", _("Service guide"), "onestop:guide", Cap.PORTAL),
+    NavItem("my_applications", _("My applications"), "onestop:my_applications", Cap.PORTAL),
     NavItem("policies", _("Policy library"), "policies:library", Cap.PORTAL),
     NavItem("my_policies", _("My policies"), "policies:my_matches", Cap.POLICY_ENTERPRISE),
     NavItem("console", _("Workbench"), "web:console", Cap.CONSOLE),
