@@ -181,7 +181,7 @@ def _database(n: int, repeat: int) -> dict[str, Any]:
     codes = [make_credit_code("330106", f"{i:08d}{i % 10}") for i in range(n)]
     actions.do_issue_certificate(  # the key is generated outside the timing
         actor=None,
-        type_code="11100000YYZZ",
+        type_code="business_licence",
         holder_name="预热企业",
         holder_code=codes[0],
         holder_code_type="uscc",
@@ -197,7 +197,7 @@ def _database(n: int, repeat: int) -> dict[str, Any]:
         certs.append(
             actions.do_issue_certificate(
                 actor=None,
-                type_code="11100000YYZZ",
+                type_code="business_licence",
                 holder_name=f"基准企业{i}",
                 holder_code=codes[i],
                 holder_code_type="uscc",
