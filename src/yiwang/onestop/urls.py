@@ -1,6 +1,6 @@
-"""一网通办 pages, all under ``/services/`` (mounted at the root): the public service guide (``guide_urls``), the
-applicant's pages (apply, my applications, one application) and the department console
-(``console_urls``, under ``console/``)."""
+"""一网通办 pages, all under ``/services/`` (mounted at the root): the public service guide
+(``guide_urls``), the applicant's pages (apply, my applications, one application) and the
+department console (``console_urls``, under ``services/console/``)."""
 
 from __future__ import annotations
 

@@ -36,6 +36,7 @@ NAV: list[NavItem] = [
     NavItem("grids", _("Grid map"), "grid:map", Cap.REGISTRY_VIEW),
     NavItem("registry", _("Registry"), "registry:index", Cap.REGISTRY_VIEW),
     NavItem("imports", _("Imports"), "registry_import:index", Cap.REGISTRY_IMPORT),
+    NavItem("service_tasks", _("Service approvals"), "onestop:console_tasks", Cap.SERVICE_TASKS),
     NavItem("policy_console", _("Policy console"), "policies:console", Cap.POLICY_EDIT),
     NavItem("data_catalog", _("Data catalog"), "exchange:catalog", Cap.DATA_CATALOG),
     NavItem("grant_inbox", _("Grant requests"), "exchange:inbox", Cap.DATA_CATALOG),

@@ -177,4 +177,4 @@ register(
 )
 register(EndpointCase("GET", f"{A}/statistics", in_scope=lambda w: Probe("dept_staff_a")))
 
-from yiwang.onestop.tests import scope_guide, scope_pages  # noqa: E402,F401
+from yiwang.onestop.tests import scope_console, scope_guide, scope_pages  # noqa: E402,F401

@@ -185,9 +185,12 @@ def test_scope_guide_cases_hold(client, world):
     from yiwang.core import testing
     from yiwang.onestop.tests import scope_guide
 
-    cases = [
-        c for (_m, p), c in testing.REGISTRY.items() if p.startswith(f"{scope_guide.P}/services/")
-    ]
+    guide = {
+        f"{scope_guide.P}/services/",
+        f"{scope_guide.P}/services/matters/{{code}}/",
+        f"{scope_guide.P}/services/bundles/{{code}}/",
+    }
+    cases = [c for (_m, p), c in testing.REGISTRY.items() if p in guide]
     assert len(cases) == 3
     for case in cases:
         probes = [case.in_scope(world)]
