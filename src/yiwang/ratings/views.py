@@ -130,7 +130,8 @@ def rate(request: AuthedRequest, invitation_id: int) -> HttpResponse:
                 comment=form["comment"],
             )
         except ValidationFailed as exc:
-            errors = {k.split(".", 1)[0]: v for k, v in exc.fields.items()}
+            for k, v in exc.fields.items():
+                errors.setdefault(k.split(".", 1)[0], []).extend(v)
         else:
             messages.success(request, _("Thank you. Your rating has been recorded."))
             return redirect("ratings:mine")
