@@ -215,6 +215,9 @@ def build_parser() -> argparse.ArgumentParser:
     from yiwang.rules.cli import add_subparsers as add_rules_subparsers
 
     add_rules_subparsers(sub)
+    from yiwang.certs.cli import add_subparsers as add_cert_subparsers
+
+    add_cert_subparsers(sub)
     from yiwang.registry.cli import add_subparsers as add_import_subparsers
 
     add_import_subparsers(sub)

@@ -92,6 +92,7 @@ class SeedReport:
     policies: Any = None
     exchange: Any = None
     onestop: Any = None
+    certs: Any = None
 
     @property
     def changed(self) -> bool:
@@ -240,6 +241,9 @@ def seed(
             from yiwang.onestop.demo import seed as seed_onestop
 
             report.onestop = seed_onestop(district_code=district_code)
+            from yiwang.certs.demo import seed as seed_certs
+
+            report.certs = seed_certs(district_code=district_code)
         if report.changed or reg.changed:
             audit.record(
                 "demo.seeded",

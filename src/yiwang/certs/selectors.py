@@ -17,7 +17,7 @@ from django.utils import timezone
 
 from yiwang.accounts.models import Department, User
 from yiwang.accounts.roles import Cap, Role
-from yiwang.certs.models import Certificate, CertificateCopy, CertificateType
+from yiwang.certs.models import Certificate, CertificateCopy, CertificateStatus, CertificateType
 from yiwang.core.errors import Forbidden, NotFound
 from yiwang.core.personal import blind_index_for
 
@@ -166,3 +166,17 @@ def copy_recipients(actor: User, cert: Certificate) -> QuerySet[Department]:
 def list_types(active: bool = True) -> QuerySet[CertificateType]:
     qs = CertificateType.objects.all()
     return qs.filter(active=True) if active else qs
+
+
+def valid_certificate_of_type(actor: User, type_code: str) -> Certificate | None:
+    """The holder's currently valid certificate of ``type_code`` (newest first), or None —
+    what 一网通办 uses to waive a material (免提交)."""
+    if not is_holder_user(actor):
+        return None
+    today = timezone.localdate()
+    for cert in (
+        _base().filter(_holder_q(actor), type__code=type_code).order_by("-issue_date", "-id")[:10]
+    ):
+        if cert.effective_status(today) == CertificateStatus.VALID:
+            return cert
+    return None

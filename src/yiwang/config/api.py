@@ -123,6 +123,9 @@ def _mount() -> None:
     from yiwang.onestop.api import router as onestop_router
 
     api.add_router("/onestop", onestop_router, tags=["onestop"])
+    from yiwang.certs.api import router as certs_router
+
+    api.add_router("/certs", certs_router, tags=["certs"])
 
 
 _mount()

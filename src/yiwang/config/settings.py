@@ -79,6 +79,7 @@ INSTALLED_APPS = [
     "yiwang.policies",
     "yiwang.exchange",
     "yiwang.onestop",
+    "yiwang.certs",
     "yiwang.web",
 ]
 

@@ -18,6 +18,7 @@ urlpatterns = [
     path("console/cases/", include("yiwang.cases.urls")),
     path("policies/", include("yiwang.policies.urls")),
     path("exchange/", include("yiwang.exchange.urls")),
+    path("certs/", include("yiwang.certs.urls")),
     path("", include("yiwang.onestop.urls")),
     path("", include("yiwang.web.urls")),
 ]

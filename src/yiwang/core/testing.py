@@ -77,6 +77,7 @@ PAGE_NAMESPACES = {
     "policies",
     "exchange",
     "onestop",
+    "certs",
 }
 PAGE_EXEMPT = {"/accounts/login/"}  # public by nature
 

@@ -194,7 +194,6 @@ def _render_application(
                     ApplicationStatus.PARTLY,
                     ApplicationStatus.REJECTED,
                 ),
-                "verify_url": _url("certs:verify"),
                 "rate_url": _url("ratings:mine"),
             }
         )

@@ -1,11 +1,6 @@
 from __future__ import annotations
 
 import pytest
-from django.apps import apps
-
-# Until the app is in INSTALLED_APPS, its tests run with --ds=yiwang.certs.tests.settings and
-# are not collected otherwise.
-collect_ignore_glob = [] if apps.is_installed("yiwang.certs") else ["test_*.py"]
 
 
 @pytest.fixture

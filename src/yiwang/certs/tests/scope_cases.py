@@ -5,8 +5,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.apps import apps
-
 from yiwang.core.testing import EndpointCase, Probe, register, register_world_builder
 
 
@@ -179,5 +177,4 @@ def _register() -> None:
     )
 
 
-if apps.is_installed("yiwang.certs"):
-    _register()
+_register()
