@@ -27,6 +27,12 @@ def kit(world):
 
 @pytest.fixture
 def app(world, kit):
+    from yiwang.registry.models import Organisation
+
+    # the enterprise is in the registry, so its identity material is waived (shared data)
+    Organisation.objects.create(
+        credit_code=world["enterprise_a"].credit_code, name="测试企业a", synthetic=True
+    )
     return submitted_application(kit, world["enterprise_a"])
 
 
