@@ -93,6 +93,7 @@ class SeedReport:
     exchange: Any = None
     onestop: Any = None
     certs: Any = None
+    ratings: Any = None
 
     @property
     def changed(self) -> bool:
@@ -244,6 +245,9 @@ def seed(
             from yiwang.certs.demo import seed as seed_certs
 
             report.certs = seed_certs(district_code=district_code)
+            from yiwang.ratings.demo import seed as seed_ratings
+
+            report.ratings = seed_ratings(district_code=district_code)
         if report.changed or reg.changed:
             audit.record(
                 "demo.seeded",

@@ -52,13 +52,17 @@ class Cap:
     DATA_PUBLISH = "exchange.publish"  # publish datasets, load data, run quality
     DATA_GRANT = "exchange.grant"  # decide on grant requests for one's department's datasets
     SERVICE_TASKS = "onestop.tasks"  # a department's 一网通办 approval tasks and statistics
+    RATINGS_HANDLE = "ratings.handle"  # a department's 好差评: ratings, callbacks, appeals
+    RATINGS_REVIEW = "ratings.review"  # the rating authority: decide appeals (admin/supervision)
     ADMIN_SITE = "admin.site"
 
 
 CAPABILITIES: dict[str, frozenset[str]] = {
     Role.RESIDENT: frozenset({Cap.PORTAL}),
     Role.ENTERPRISE: frozenset({Cap.PORTAL, Cap.POLICY_ENTERPRISE}),
-    Role.GRID_WORKER: frozenset({Cap.CONSOLE, Cap.REGISTRY_VIEW, Cap.CASES_VIEW}),
+    Role.GRID_WORKER: frozenset(
+        {Cap.CONSOLE, Cap.REGISTRY_VIEW, Cap.CASES_VIEW, Cap.RATINGS_HANDLE}
+    ),
     Role.DEPT_STAFF: frozenset(
         {
             Cap.CONSOLE,
@@ -69,6 +73,7 @@ CAPABILITIES: dict[str, frozenset[str]] = {
             Cap.DATA_CATALOG,
             Cap.DATA_PUBLISH,
             Cap.SERVICE_TASKS,
+            Cap.RATINGS_HANDLE,
         }
     ),
     Role.DEPT_LEADER: frozenset(
@@ -85,13 +90,30 @@ CAPABILITIES: dict[str, frozenset[str]] = {
             Cap.DATA_PUBLISH,
             Cap.DATA_GRANT,
             Cap.SERVICE_TASKS,
+            Cap.RATINGS_HANDLE,
+            Cap.RATINGS_REVIEW,
         }
     ),
     Role.OPERATOR: frozenset(
-        {Cap.CONSOLE, Cap.USERS_VIEW, Cap.UNMASK, Cap.REGISTRY_VIEW, Cap.CASES_VIEW}
+        {
+            Cap.CONSOLE,
+            Cap.USERS_VIEW,
+            Cap.UNMASK,
+            Cap.REGISTRY_VIEW,
+            Cap.CASES_VIEW,
+            Cap.RATINGS_HANDLE,
+        }
     ),
     Role.DATA_ADMIN: frozenset(
-        {Cap.CONSOLE, Cap.REGISTRY_VIEW, Cap.REGISTRY_IMPORT, Cap.DATA_CATALOG, Cap.DATA_PUBLISH}
+        {
+            Cap.CONSOLE,
+            Cap.REGISTRY_VIEW,
+            Cap.REGISTRY_IMPORT,
+            Cap.DATA_CATALOG,
+            Cap.DATA_PUBLISH,
+            Cap.RATINGS_HANDLE,
+            Cap.RATINGS_REVIEW,
+        }
     ),
     Role.SYSADMIN: frozenset(
         {

@@ -126,6 +126,9 @@ def _mount() -> None:
     from yiwang.certs.api import router as certs_router
 
     api.add_router("/certs", certs_router, tags=["certs"])
+    from yiwang.ratings.api import router as ratings_router
+
+    api.add_router("/ratings", ratings_router, tags=["ratings"])
 
 
 _mount()

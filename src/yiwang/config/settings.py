@@ -80,6 +80,7 @@ INSTALLED_APPS = [
     "yiwang.exchange",
     "yiwang.onestop",
     "yiwang.certs",
+    "yiwang.ratings",
     "yiwang.web",
 ]
 

@@ -19,6 +19,7 @@ urlpatterns = [
     path("policies/", include("yiwang.policies.urls")),
     path("exchange/", include("yiwang.exchange.urls")),
     path("certs/", include("yiwang.certs.urls")),
+    path("ratings/", include("yiwang.ratings.urls")),
     path("", include("yiwang.onestop.urls")),
     path("", include("yiwang.web.urls")),
 ]

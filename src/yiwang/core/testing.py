@@ -78,6 +78,7 @@ PAGE_NAMESPACES = {
     "exchange",
     "onestop",
     "certs",
+    "ratings",
 }
 PAGE_EXEMPT = {"/accounts/login/"}  # public by nature
 

@@ -950,7 +950,8 @@ def item_preview(request: AuthedRequest, item_id: int) -> HttpResponse:
     rule = _rule_from_form(request.POST, errors)
     summary = None
     if rule is not None:
-        from yiwang.policies.actions import Errors, check_rule
+        from yiwang.core.errors import Errors
+        from yiwang.policies.actions import check_rule
 
         errs = Errors()
         check_rule(rule, item.code, errs)

@@ -33,13 +33,11 @@ from yiwang.ratings.models import (
     RectificationStatus,
 )
 
-#: Department staff who handle their department's ratings. ``Cap.RATINGS_HANDLE`` once the
-#: platform defines it; until then ``Cap.REGISTRY_VIEW`` (the same holders: grid workers,
-#: department staff and leaders, operators, data administrators — not the three admins).
-HANDLE: str = getattr(Cap, "RATINGS_HANDLE", Cap.REGISTRY_VIEW)
-#: The rating authority that decides appeals. ``Cap.RATINGS_REVIEW`` once defined; until then
-#: ``Cap.DATA_PUBLISH`` — in both cases only in a department of the kinds below.
-REVIEW: str = getattr(Cap, "RATINGS_REVIEW", Cap.DATA_PUBLISH)
+#: Department staff who handle their department's ratings (grid workers, department staff and
+#: leaders, operators, data administrators — not the three admins).
+HANDLE: str = Cap.RATINGS_HANDLE
+#: The rating authority that decides appeals — only in a department of the kinds below.
+REVIEW: str = Cap.RATINGS_REVIEW
 REVIEW_DEPARTMENT_KINDS = frozenset({Department.Kind.ADMIN, Department.Kind.SUPERVISION})
 RATER: str = Cap.PORTAL
 

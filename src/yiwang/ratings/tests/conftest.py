@@ -1,19 +1,8 @@
-"""Fixtures of the ratings tests.
-
-Until the platform adds ``yiwang.ratings`` to INSTALLED_APPS, these tests run with
-``--ds=yiwang.ratings.tests.settings`` and are left out of a run with the project's settings.
-"""
+"""Fixtures of the ratings tests."""
 
 from __future__ import annotations
 
 import pytest
-from django.conf import settings
-
-INSTALLED = "yiwang.ratings" in settings.INSTALLED_APPS
-if not INSTALLED:
-    collect_ignore_glob = ["test_*.py"]
-elif settings.ROOT_URLCONF == "yiwang.ratings.tests.urls":
-    import yiwang.ratings.tests.urls  # noqa: F401  (mount the API router before anything else)
 
 
 @pytest.fixture

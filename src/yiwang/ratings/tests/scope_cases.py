@@ -8,8 +8,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.apps import apps
-
 from yiwang.core.testing import EndpointCase, Probe, register, register_world_builder
 
 A = "/api/v1/ratings"
@@ -284,5 +282,4 @@ def _register() -> None:
         register(case)
 
 
-if apps.is_installed("yiwang.ratings"):
-    _register()
+_register()
