@@ -20,6 +20,7 @@ from django.apps import apps
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy as _lazy
 from stdnum.cn import ric, uscc
 
 from yiwang.accounts.models import User
@@ -47,6 +48,7 @@ from yiwang.onestop.models import (
 )
 
 CALENDAR = WorkCalendar()
+ANSWER_LABEL = _lazy("your answer above")
 MAX_ANSWER_TEXT = 2000
 #: magic bytes of the formats materials may come in
 SIGNATURES: dict[str, tuple[bytes, ...]] = {
@@ -322,12 +324,17 @@ def do_save_draft(
                 errors.add(f"answers.{key}", _answer_message(kind))
             app.answers = cleaned
         p = plan(app.bundle, app.answers)
+        known = {f.key: f for f in app.bundle.fields.all()}
+        values = _split_form(app)
+        # a form field named like a situation question takes the answer: asked once
+        for key, answer in app.answers.items():
+            if key in known:
+                values[key] = answer
+                app.prefilled[key] = {"source": f"answer:{key}", "label": str(ANSWER_LABEL)}
         if form is not None:
-            values = _split_form(app)
-            known = {f.key: f for f in app.bundle.fields.all()}
             for key, raw_value in form.items():
                 f = known.get(key)
-                if f is None:
+                if f is None or key in app.answers:
                     continue
                 value = _clean_field(f, raw_value, errors)
                 if value is None and key in errors:
@@ -338,7 +345,7 @@ def do_save_draft(
                     if values.get(key) != value and key in app.prefilled:
                         app.prefilled[key]["changed"] = "true"
                     values[key] = value
-            _store_form(app, values, {k for k, f in known.items() if f.personal})
+        _store_form(app, values, {k for k, f in known.items() if f.personal})
         app.save()
         _sync_materials(app, p)
         audit.record(

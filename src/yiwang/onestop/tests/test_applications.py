@@ -368,3 +368,17 @@ def test_statistics_count_on_time_decisions(world, kit):
     assert stats.decided == 1 and stats.on_time_rate == 1.0
     assert stats.by_matter[0]["code"] == "I-reg"
     assert timezone.now() >= reg.started_at
+
+
+def test_a_field_named_like_a_question_takes_the_answer(world, kit):
+    from yiwang.onestop.models import FormField
+
+    FormField.objects.create(bundle=kit.bundle, key="area", label="面积", kind="number", order=9)
+    applicant = world["enterprise_a"]
+    app = actions.do_start_application(actor=applicant, bundle_code="shop")
+    app, errors = actions.do_save_draft(
+        actor=applicant, application_id=app.pk, answers={"area": 42}, form={"area": "7"}
+    )
+    assert errors == {}
+    assert actions.form_values(app)["area"] == 42
+    assert app.prefilled["area"]["source"] == "answer:area"
