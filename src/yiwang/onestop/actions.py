@@ -414,7 +414,7 @@ def do_upload_material(
         if problems:
             raise ValidationFailed(fields={f"materials.{am.material.key}": problems})
         ext = name.rsplit(".", 1)[-1].lower()
-        if am.file:
+        if am.file and not app.materials.filter(file=am.file.name).exclude(pk=am.pk).exists():
             am.file.delete(save=False)
         digest = hashlib.sha256(data).hexdigest()
         am.file.save(
@@ -428,14 +428,42 @@ def do_upload_material(
         am.state = MaterialState.UPLOADED
         am.waived_by = ""
         am.save()
+        shared = _share_upload(app, am, name, data)
         audit.record(
             "onestop.material_uploaded",
             actor=actor,
             obj=app,
             purpose="one-stop service application",
-            detail={"material": am.material.key, "size": am.size, "sha256": digest},
+            detail={
+                "material": am.material.key,
+                "size": am.size,
+                "sha256": digest,
+                "also_for": shared,
+            },
         )
     return am
+
+
+def _share_upload(app: Application, am: ApplicationMaterial, name: str, data: bytes) -> list[int]:
+    """One set of materials: the same material (same key) asked by other matters of the
+    application takes the same file, where its own format and size rules accept it."""
+    shared = []
+    siblings = (
+        app.materials.select_related("material")
+        .filter(material__key=am.material.key)
+        .exclude(pk=am.pk)
+        .exclude(state__in=[MaterialState.NOT_NEEDED, MaterialState.WAIVED])
+    )
+    for other in siblings:
+        if check_upload(other.material, name, data):
+            continue
+        other.file.name = am.file.name
+        other.file_name, other.content_type = am.file_name, am.content_type
+        other.size, other.sha256, other.uploaded_at = am.size, am.sha256, am.uploaded_at
+        other.state, other.waived_by = MaterialState.UPLOADED, ""
+        other.save()
+        shared.append(other.material.implementation_id)
+    return shared
 
 
 def submission_problems(app: Application, p: Plan, *, commitment: bool) -> Errors:

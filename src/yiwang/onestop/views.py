@@ -131,23 +131,39 @@ def _draft_context(app: Application, errors: dict[str, list[str]] | None = None)
         for f in p.fields
     ]
     rows = {am.material_id: am for am in app.materials.select_related("material")}
-    materials: list[dict[str, Any]] = []
+    # one set of materials: a material several matters ask for (same key) is one row
+    order = [MaterialState.MISSING, MaterialState.DEFERRED, MaterialState.UPLOADED]
+    grouped: dict[str, dict[str, Any]] = {}
     for m in p.materials:
         am = rows.get(m.pk)
-        materials.append(
-            {
+        state = am.state if am else MaterialState.MISSING
+        row = grouped.get(m.key)
+        if row is None:
+            grouped[m.key] = {
                 "m": m,
                 "am": am,
-                "state": am.state if am else MaterialState.MISSING,
-                "state_label": MaterialState(am.state if am else "missing").label,
+                "state": state,
+                "matters": [m.implementation.matter.name],
                 "errors": (errors or {}).get(f"materials.{m.key}", []),
                 "source_label": MaterialSource(m.source).label,
             }
-        )
+            continue
+        row["matters"].append(m.implementation.matter.name)
+        rank: dict[str, int] = {str(s): i for i, s in enumerate(order)}
+        if rank.get(state, 9) < rank.get(row["state"], 9):
+            row.update({"m": m, "am": am, "state": state})
+    materials = list(grouped.values())
+    for row in materials:
+        row["state_label"] = MaterialState(row["state"]).label
     needs_commitment = any(
         r["m"].deferrable and r["state"] == MaterialState.MISSING for r in materials
     )
-    general = [msg for key, msgs in (errors or {}).items() if key in ("answers",) for msg in msgs]
+    general = [
+        msg
+        for key, msgs in (errors or {}).items()
+        if key in ("answers", "material", "file", "__all__")
+        for msg in msgs
+    ]
     return {
         "plan": p,
         "questions": shown_questions,

@@ -382,3 +382,26 @@ def test_a_field_named_like_a_question_takes_the_answer(world, kit):
     assert errors == {}
     assert actions.form_values(app)["area"] == 42
     assert app.prefilled["area"]["source"] == "answer:area"
+
+
+def test_one_upload_serves_every_matter_asking_for_the_same_material(world, kit):
+    from yiwang.onestop.models import Material
+
+    twin = Material.objects.create(
+        implementation=kit.implementations["fire"], key="lease", name="租赁合同", formats=["pdf"]
+    )
+    applicant = world["enterprise_a"]
+    app = actions.do_start_application(actor=applicant, bundle_code="shop")
+    actions.do_save_draft(
+        actor=applicant, application_id=app.pk, answers={"has_sign": False, "area": 10}
+    )
+    actions.do_upload_material(
+        actor=applicant,
+        application_id=app.pk,
+        material_id=kit.materials["lease"].pk,
+        name="lease.pdf",
+        data=PDF,
+    )
+    other = app.materials.get(material=twin)
+    assert other.state == MaterialState.UPLOADED
+    assert other.file.name == app.materials.get(material=kit.materials["lease"]).file.name
