@@ -20,7 +20,7 @@ from django.apps import apps
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy as _lazy
+from django.utils.translation import gettext_lazy
 from stdnum.cn import ric, uscc
 
 from yiwang.accounts.models import User
@@ -48,7 +48,7 @@ from yiwang.onestop.models import (
 )
 
 CALENDAR = WorkCalendar()
-ANSWER_LABEL = _lazy("your answer above")
+ANSWER_LABEL = gettext_lazy("your answer above")
 MAX_ANSWER_TEXT = 2000
 #: magic bytes of the formats materials may come in
 SIGNATURES: dict[str, tuple[bytes, ...]] = {

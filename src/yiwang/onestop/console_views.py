@@ -276,6 +276,9 @@ def _back(task_id: int, anchor: str = "") -> HttpResponse:
     return redirect(reverse("onestop:console_task", args=[task_id]) + anchor)
 
 
+SHOWN_FIELDS = frozenset({"reason", "decision", "note", "materials"})
+
+
 def _failed(
     request: AuthedRequest, task_id: int, exc: DomainError, form: str, posted: dict[str, Any]
 ) -> HttpResponse:
@@ -284,6 +287,12 @@ def _failed(
     if exc.status == 404:
         raise Http404()
     if exc.fields:
+        # errors of fields the forms do not have (e.g. the certificate the approval would
+        # issue lacks data) are shown as messages, so nothing fails silently
+        for key, msgs in exc.fields.items():
+            if key not in SHOWN_FIELDS:
+                for msg in msgs:
+                    messages.error(request, f"{key}: {msg}")
         t = _task(request, task_id, purpose=READ_PURPOSE)
         return _render_task(
             request, t, status=exc.status, errors=exc.fields, failed=form, posted=posted

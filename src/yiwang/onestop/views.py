@@ -15,7 +15,7 @@ from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import NoReverseMatch, reverse
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy as _lazy
+from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
 from yiwang.accounts.roles import Cap
@@ -34,20 +34,20 @@ from yiwang.web.views import requires
 portal = requires(Cap.PORTAL)
 
 TIMELINE_LABELS = {
-    "started": _lazy("started the application"),
-    "submitted": _lazy("submitted; materials to follow:"),
-    "task_opened": _lazy("received the task"),
-    "task_waiting": _lazy("will start after the earlier stage"),
-    "task_claimed": _lazy("began examining"),
-    "supplement_requested": _lazy("asked for a supplement"),
-    "supplement_answered": _lazy("received the supplement"),
-    "task_approved": _lazy("approved"),
-    "task_rejected": _lazy("rejected"),
-    "task_cancelled": _lazy("no longer needed"),
-    "reminded": _lazy("was reminded of the time limit"),
-    "escalated": _lazy("passed the time limit; escalated"),
-    "finished": _lazy("finished:"),
-    "withdrawn": _lazy("withdrawn"),
+    "started": gettext_lazy("started the application"),
+    "submitted": gettext_lazy("submitted; materials to follow:"),
+    "task_opened": gettext_lazy("received the task"),
+    "task_waiting": gettext_lazy("will start after the earlier stage"),
+    "task_claimed": gettext_lazy("began examining"),
+    "supplement_requested": gettext_lazy("asked for a supplement"),
+    "supplement_answered": gettext_lazy("received the supplement"),
+    "task_approved": gettext_lazy("approved"),
+    "task_rejected": gettext_lazy("rejected"),
+    "task_cancelled": gettext_lazy("no longer needed"),
+    "reminded": gettext_lazy("was reminded of the time limit"),
+    "escalated": gettext_lazy("passed the time limit; escalated"),
+    "finished": gettext_lazy("finished:"),
+    "withdrawn": gettext_lazy("withdrawn"),
 }
 
 

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from urllib.parse import quote
 
+from django.utils.html import escape
+
 from yiwang.certs import signing
 from yiwang.certs.models import Certificate, CertificateCopy
 
@@ -77,7 +79,7 @@ def test_revoke_without_reason_changes_nothing(cw, client):
     cert = cw.extra["cert_a"]
     resp = client.post(f"/certs/c/{cert.identifier}/revoke/", {"reason": ""}, follow=True)
     assert Certificate.objects.get(pk=cert.pk).status == "valid"
-    assert "Give the reason" in resp.content.decode()
+    assert _zh("Give the reason for the revocation.") in resp.content.decode()
 
 
 def test_issued_page_filters(cw, client):
@@ -99,7 +101,7 @@ def test_public_verify_page_tampered(cw, client):
     forged = signing.encode_payload({**claims, "no": "X"}, sig)
     resp = client.post("/certs/verify/", {"payload": forged})
     html = resp.content.decode()
-    assert 'data-valid="false"' in html and "altered" in html
+    assert 'data-valid="false"' in html and "签名不符，内容被篡改" in html
 
 
 def test_public_verify_page_empty_post(cw, client):
@@ -111,9 +113,17 @@ def test_public_verify_page_holder_mismatch(cw, client):
         "/certs/verify/",
         {"payload": cw.extra["cert_a"].payload(), "holder_code": "110101199003071234"},
     )
-    assert b"does not match the certificate" in resp.content
+    msg = _zh("The holder code given does not match the certificate's holder.")
+    assert escape(msg) in resp.content.decode()
 
 
 def test_keys_json_page(cw, client):
     body = client.get("/certs/keys.json").json()
     assert body["format"] == signing.KEYS_FORMAT
+
+
+def _zh(msgid: str) -> str:
+    from django.utils import translation
+
+    with translation.override("zh-hans"):
+        return translation.gettext(msgid)

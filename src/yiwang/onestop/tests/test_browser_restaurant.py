@@ -44,6 +44,10 @@ def site(live_server, transactional_db):
         world.users[f"staff_{suffix}"] = UserFactory(
             username=f"staff_{suffix}", role=Role.DEPT_STAFF, department=dept
         )
+    from yiwang.certs.models import CertificateType
+    from yiwang.certs.standard_types import upsert_types
+
+    upsert_types(CertificateType)  # a transactional test before this one flushed them
     report = load_catalog(department_prefix=PREFIX)
     assert not report.problems, report.problems
     return live_server, world

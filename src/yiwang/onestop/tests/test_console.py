@@ -207,7 +207,7 @@ def test_reject_with_a_reason_shows_it(scj, reg):
 def test_a_stale_version_is_a_conflict_message_and_changes_nothing(scj, reg):
     resp = scj.post(_url("console_task_claim", reg.pk), {"version": reg.version + 7}, follow=True)
     assert resp.status_code == 200
-    assert any("reload" in m.lower() or "重新" in m for m in _messages(resp))
+    assert any("reload" in m.lower() or "刷新" in m for m in _messages(resp))
     reg.refresh_from_db()
     assert reg.state == TaskState.PENDING
 
