@@ -180,6 +180,46 @@ def _approve_all(app: Application, staff: dict[int, User], *, except_first: bool
             return
 
 
+def _lead_grants(report: OnestopSeedReport, pw: str) -> None:
+    """The 政务服务办 (lead of every bundle) asks the market regulator for the enterprise
+    registration fields its forms prefill, and the regulator's leader approves — so the
+    relocation form arrives with the legal representative and address from shared data."""
+    from yiwang.exchange import actions as exchange_actions
+    from yiwang.exchange.models import Dataset, Grant, GrantStatus
+
+    ds = Dataset.objects.filter(code="scj_enterprise_registration").first()
+    lead = Bundle.objects.select_related("lead_department__division").first()
+    if ds is None or lead is None:
+        return
+    dept = lead.lead_department
+    if Grant.objects.filter(
+        dataset=ds, requester=dept, status__in=[GrantStatus.APPROVED, GrantStatus.NARROWED]
+    ).exists():
+        return
+    owner = (
+        User.objects.filter(department=ds.owner, role=Role.DEPT_LEADER, is_active=True)
+        .order_by("id")
+        .first()
+    )
+    if owner is None:
+        return
+    requester = _staff_for(dept, report, pw)
+    today = dt.date.today()
+    fields: list[str] = [f for f in ("name", "legal_rep", "address") if f in ds.field_names]
+    grant = exchange_actions.do_request_grant(
+        actor=requester,
+        dataset_code=ds.code,
+        fields=fields,
+        purpose="一网通办：预填企业迁移等申请表，减少申请人重复填写",
+        legal_basis="《优化营商环境条例》第三十五条；《国务院关于加快推进政务服务标准化规范化便利化的指导意见》",
+        valid_from=today,
+        valid_to=today + dt.timedelta(days=365),
+        daily_quota=10000,
+    )
+    if grant.status == GrantStatus.REQUESTED:
+        exchange_actions.do_decide_grant(actor=owner, grant_id=grant.pk, decision="approve")
+
+
 def seed(*, district_code: str = "") -> OnestopSeedReport:
     from yiwang.onestop.demo_catalog import seed_catalog
 
@@ -192,6 +232,10 @@ def seed(*, district_code: str = "") -> OnestopSeedReport:
             dept = item.implementation.department
             if dept.pk not in staff:
                 staff[dept.pk] = _staff_for(dept, report, pw)
+    try:
+        _lead_grants(report, pw)
+    except Exception as exc:  # the exchange is optional in the demo
+        report.problems.append(f"grant: {exc}")
     enterprise = User.objects.filter(username="enterprise").first()
     resident = User.objects.filter(username="resident").first()
     plan = [
