@@ -73,11 +73,17 @@ def list_tasks_for(
     if state:
         qs = qs.filter(state=state)
     if q:
-        qs = qs.filter(
+        match = (
             Q(application__number__icontains=q)
             | Q(implementation__matter__name__icontains=q)
             | Q(application__applicant_name__icontains=q)
         )
+        if len(q.strip()) in (15, 18):  # an ID number or credit code: exact, by blind index
+            from yiwang.core.personal import blind_index_for
+
+            index = blind_index_for(Application, "applicant_code_index", q.strip())
+            match |= Q(application__applicant_code_index=index)
+        qs = qs.filter(match)
     if overdue:
         qs = qs.filter(state__in=[TaskState.PENDING, TaskState.CLAIMED], due_at__lt=timezone.now())
     return qs.order_by("due_at", "id")

@@ -405,3 +405,10 @@ def test_one_upload_serves_every_matter_asking_for_the_same_material(world, kit)
     other = app.materials.get(material=twin)
     assert other.state == MaterialState.UPLOADED
     assert other.file.name == app.materials.get(material=kit.materials["lease"]).file.name
+
+
+def test_staff_find_an_application_by_the_applicants_code(world, kit):
+    app = _ready(world, kit)
+    found = selectors.list_tasks_for(kit.staff["scj"], q=world["enterprise_a"].credit_code)
+    assert {t.application_id for t in found} == {app.pk}
+    assert not selectors.list_tasks_for(kit.staff["scj"], q="91330106MA0000000X").exists()
