@@ -238,13 +238,15 @@ def seed(
             from yiwang.policies.demo import seed as seed_policies
 
             report.policies = seed_policies(district_code=district_code)
-        if onestop:
+        if onestop:  # 一网通办 with its certificates and ratings
+            from yiwang.certs.demo import seed as seed_certs
+
+            # first: the certificate types (a test database flush may have removed the
+            # migration's rows) and the wallets the applications waive materials from
+            report.certs = seed_certs(district_code=district_code)
             from yiwang.onestop.demo import seed as seed_onestop
 
             report.onestop = seed_onestop(district_code=district_code)
-            from yiwang.certs.demo import seed as seed_certs
-
-            report.certs = seed_certs(district_code=district_code)
             from yiwang.ratings.demo import seed as seed_ratings
 
             report.ratings = seed_ratings(district_code=district_code)

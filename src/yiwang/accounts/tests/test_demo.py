@@ -34,7 +34,7 @@ def test_seed_is_idempotent_and_audited():
 
 @pytest.mark.django_db
 def test_demo_has_one_account_per_role_with_valid_ids():
-    demo.seed(residents=2, enterprises=1, policies=False, exchange=False)
+    demo.seed(residents=2, enterprises=1, policies=False, exchange=False, onestop=False)
     roles = set(
         User.objects.filter(username__in=[a.username for a in demo.ACCOUNTS]).values_list(
             "role", flat=True
@@ -49,7 +49,7 @@ def test_demo_has_one_account_per_role_with_valid_ids():
 
 @pytest.mark.django_db
 def test_demo_district_has_4_streets_and_12_synthetic_communities():
-    demo.seed(residents=1, enterprises=1, policies=False, exchange=False)
+    demo.seed(residents=1, enterprises=1, policies=False, exchange=False, onestop=False)
     communities = Division.objects.filter(level="community")
     assert communities.count() == 12 and all(c.synthetic for c in communities)
     assert len({c.parent_id for c in communities}) == 4
@@ -60,7 +60,7 @@ def test_demo_district_has_4_streets_and_12_synthetic_communities():
 def test_demo_cases_spread_over_the_workflow_through_the_actions():
     from yiwang.cases.models import Case
 
-    kw = {"policies": False, "exchange": False}
+    kw = {"policies": False, "exchange": False, "onestop": False}
     demo.seed(residents=4, enterprises=1, people=50, things=5, organisations=5, cases=30, **kw)
     states = set(Case.objects.values_list("state_id", flat=True))
     assert Case.objects.count() == 30

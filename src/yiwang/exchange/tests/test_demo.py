@@ -14,7 +14,14 @@ from yiwang.exchange.models import Dataset, ExchangeLog, Grant
 @pytest.mark.django_db
 def test_exchange_demo_seed():
     demo.seed(
-        residents=6, enterprises=2, people=20, things=5, organisations=8, cases=0, exchange=False
+        residents=6,
+        enterprises=2,
+        people=20,
+        things=5,
+        organisations=8,
+        cases=0,
+        exchange=False,
+        onestop=False,
     )
     first = exchange_demo.seed()
     assert first.datasets == 5 and first.rows > 0 and first.grants == len(exchange_demo.GRANTS)

@@ -50,6 +50,7 @@ def seeded(django_capture_on_commit_callbacks):
             organisations=80,
             cases=0,
             policies=False,
+            onestop=False,
         )
     # As in ``yiwang demo`` (huey not immediate): the publication events only queue work,
     # and the seed matches every item itself.

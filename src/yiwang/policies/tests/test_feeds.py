@@ -311,6 +311,7 @@ def test_the_demo_feeds_profiles_through_the_exchange(db, django_capture_on_comm
             organisations=12,
             cases=0,
             policies=False,
+            onestop=False,
         )
     with django_capture_on_commit_callbacks(execute=False):
         report = policy_demo.seed(match=False)

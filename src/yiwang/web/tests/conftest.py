@@ -64,7 +64,7 @@ def demo_site(live_server, transactional_db):
 
     # The shell, cases and registry pages need the district, not the policy library or the
     # exchange (their browser tests seed what they need).
-    demo.seed(residents=3, enterprises=1, policies=False, exchange=False)
+    demo.seed(residents=3, enterprises=1, policies=False, exchange=False, onestop=False)
     return live_server
 
 

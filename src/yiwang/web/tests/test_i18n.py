@@ -236,7 +236,7 @@ def test_english_navigation_and_headings_for_every_role(english):
     from yiwang import demo
     from yiwang.accounts.models import User
 
-    demo.seed(residents=1, enterprises=1, policies=False, exchange=False)
+    demo.seed(residents=1, enterprises=1, policies=False, exchange=False, onestop=False)
     for username in NAV_BY_ACCOUNT:
         english.force_login(User.objects.get(username=username))
         html = english.get("/", follow=True).content.decode()

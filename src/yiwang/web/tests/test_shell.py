@@ -16,7 +16,7 @@ from yiwang.web.tests.expected import KERNEL_NAV, NAV_BY_ACCOUNT
 def demo(db):
     from yiwang import demo as demo_module
 
-    demo_module.seed(residents=1, enterprises=1, policies=False, exchange=False)
+    demo_module.seed(residents=1, enterprises=1, policies=False, exchange=False, onestop=False)
     from yiwang.accounts.models import User
 
     return {u.username: u for u in User.objects.filter(username__in=NAV_BY_ACCOUNT)}
