@@ -139,7 +139,10 @@ class Implementation(models.Model):
     #: ``{"form field key": "certificate data key"}`` carried onto the certificate
     certificate_fields = models.JSONField(_("certificate fields"), default=dict, blank=True)
     guide_notes = models.TextField(_("notes for applicants"), blank=True)
-    window_address = models.CharField(_("window address"), max_length=200, blank=True)
+    window_address = not_personal(
+        models.CharField(_("window address"), max_length=200, blank=True),
+        "the address of a government service window",
+    )
     phone = not_personal(
         models.CharField(_("enquiry phone"), max_length=40, blank=True), "an office number"
     )
@@ -480,7 +483,9 @@ class ApprovalTask(models.Model):
     due_at = models.DateTimeField(_("due"), null=True, blank=True, db_index=True)
     paused_at = models.DateTimeField(null=True, blank=True)
     reminded_at = models.DateTimeField(null=True, blank=True)
-    escalated_at = models.DateTimeField(null=True, blank=True)
+    escalated_at = not_personal(
+        models.DateTimeField(null=True, blank=True), "when an overdue task was escalated"
+    )
     decided_at = models.DateTimeField(null=True, blank=True)
     decided_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
