@@ -34,7 +34,7 @@ from yiwang.certs.models import (
     Revocation,
 )
 from yiwang.core import audit, events
-from yiwang.core.errors import Conflict, Forbidden, NotFound, ValidationFailed
+from yiwang.core.errors import Conflict, Errors, Forbidden, NotFound, ValidationFailed
 from yiwang.core.ids import validate_credit_code, validate_resident_id
 from yiwang.core.masking import mask_name
 
@@ -42,15 +42,6 @@ from yiwang.core.masking import mask_name
 MAX_COPY_DAYS = 90
 DEFAULT_COPY_DAYS = 30
 OID_ROOT = "1.2.156.3005.2"  # the 电子证照 identifier root (GB/T 36903 style)
-
-
-class Errors(dict[str, list[str]]):
-    def add(self, field: str, message: str) -> None:
-        self.setdefault(field, []).append(message)
-
-    def raise_if_any(self) -> None:
-        if self:
-            raise ValidationFailed(fields=dict(self))
 
 
 def _is_date(v: Any) -> bool:

@@ -27,7 +27,7 @@ from django.utils.translation import gettext as _
 from yiwang.accounts.models import Department, User
 from yiwang.cases.calendar import WorkCalendar
 from yiwang.core import audit, events
-from yiwang.core.errors import Conflict, Forbidden, ValidationFailed
+from yiwang.core.errors import Conflict, Errors, Forbidden, ValidationFailed
 from yiwang.ratings import selectors
 from yiwang.ratings.models import (
     COMMENT_MAX,
@@ -53,15 +53,6 @@ MIN_WORKING_DAYS, MAX_WORKING_DAYS, DEFAULT_WORKING_DAYS = 5, 15, 10
 CONFIRM_WORKING_DAYS = 5
 PURPOSE = "service rating"
 SWEEP_BATCH = 500
-
-
-class Errors(dict[str, list[str]]):
-    def add(self, field: str, message: str) -> None:
-        self.setdefault(field, []).append(message)
-
-    def raise_if_any(self) -> None:
-        if self:
-            raise ValidationFailed(fields=dict(self))
 
 
 def rectify_working_days() -> int:
