@@ -218,6 +218,9 @@ def build_parser() -> argparse.ArgumentParser:
     from yiwang.certs.cli import add_subparsers as add_cert_subparsers
 
     add_cert_subparsers(sub)
+    from yiwang.core.cli_codetables import add_subparsers as add_codetable_subparsers
+
+    add_codetable_subparsers(sub)
     from yiwang.registry.cli import add_subparsers as add_import_subparsers
 
     add_import_subparsers(sub)

@@ -117,9 +117,10 @@ def seed(
     report = SeedReport()
     district_code = settings.YIWANG_DEMO_DIVISION
     report.divisions += actions.do_import_divisions(actor=None, provinces=[district_code[:2]])
-    from yiwang.core.codetables import import_industry
+    from yiwang.core.codetables import import_industry, load_shipped
 
     report.divisions += import_industry(actor=None)[0]
+    load_shipped(actor=None)
     district = Division.objects.get(code=district_code, valid_to__isnull=True)
     streets = list(Division.objects.filter(parent=district).order_by("code")[:4])
     communities: list[Division] = []

@@ -54,6 +54,7 @@ class Cap:
     SERVICE_TASKS = "onestop.tasks"  # a department's 一网通办 approval tasks and statistics
     RATINGS_HANDLE = "ratings.handle"  # a department's 好差评: ratings, callbacks, appeals
     RATINGS_REVIEW = "ratings.review"  # the rating authority: decide appeals (admin/supervision)
+    CODETABLES_MANAGE = "core.codetables"  # import code-table versions, set their validity
     ADMIN_SITE = "admin.site"
 
 
@@ -113,6 +114,7 @@ CAPABILITIES: dict[str, frozenset[str]] = {
             Cap.DATA_PUBLISH,
             Cap.RATINGS_HANDLE,
             Cap.RATINGS_REVIEW,
+            Cap.CODETABLES_MANAGE,
         }
     ),
     Role.SYSADMIN: frozenset(

@@ -107,6 +107,9 @@ def _mount() -> None:
     api.add_router("/me", me_router, tags=["me"])
     api.add_router("/accounts", accounts_router, tags=["accounts"])
     api.add_router("/core", core_router, tags=["kernel"])
+    from yiwang.core.api_codetables import router as codetables_router
+
+    api.add_router("/codetables", codetables_router, tags=["code tables"])
     from yiwang.grid.api import router as grid_router
     from yiwang.registry.api import router as registry_router
 

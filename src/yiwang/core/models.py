@@ -97,6 +97,7 @@ class CodeTableVersion(models.Model):
 
     table = models.CharField(_("table"), max_length=32)
     version = models.CharField(_("version"), max_length=32)
+    title = models.CharField(_("title"), max_length=100, blank=True)
     source = models.CharField(_("source"), max_length=300, blank=True)
     valid_from = models.DateField(_("valid from"), null=True, blank=True)
     valid_to = models.DateField(_("valid to"), null=True, blank=True)
@@ -111,6 +112,30 @@ class CodeTableVersion(models.Model):
 
     def __str__(self) -> str:
         return f"{self.table} {self.version}"
+
+
+class CodeValue(models.Model):
+    """One code of a generic code table version (GB/T 2261.1 sex, GB/T 3304 ethnic groups …).
+
+    GB/T 4754 lives in :class:`IndustryCode` and GB/T 2260 in ``accounts.Division`` (both with
+    their own hierarchy); ``yiwang.core.codetables`` answers for all three the same way.
+    """
+
+    version = models.ForeignKey(CodeTableVersion, on_delete=models.CASCADE, related_name="values")
+    code = models.CharField(_("code"), max_length=32)
+    name = models.CharField(_("name"), max_length=200)
+    parent_code = models.CharField(_("parent code"), max_length=32, blank=True)
+    note = models.CharField(_("note"), max_length=200, blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["version", "code"], name="codevalue_unique_code")
+        ]
+        ordering = ["version", "code"]
+        verbose_name = _("code table value")
+
+    def __str__(self) -> str:
+        return f"{self.code} {self.name}"
 
 
 class IndustryCode(models.Model):

@@ -20,7 +20,7 @@ from django.utils.translation import gettext as _
 
 from yiwang.accounts.models import Department, User
 from yiwang.accounts.roles import Cap
-from yiwang.core import audit, events
+from yiwang.core import audit, codetables, events
 from yiwang.core.crypto import sm3_hex
 from yiwang.core.errors import Conflict, DomainError, Errors, Forbidden, NotFound, ValidationFailed
 from yiwang.core.masking import MASKERS
@@ -44,7 +44,7 @@ from yiwang.exchange.models import (
     ShareType,
     SubjectKind,
 )
-from yiwang.exchange.tableschema import FIELD_TYPES, check_schema, read_rows
+from yiwang.exchange.tableschema import FIELD_TYPES, check_codes, check_schema, read_rows
 
 MAX_QUOTA = 1_000_000
 MAX_GRANT_DAYS = 3 * 366
@@ -81,6 +81,10 @@ def do_define_element(
         errors.add("name", _("Give the element a name."))
     if type not in FIELD_TYPES:
         errors.add("type", _("Unknown field type."))
+    if code_table.strip() and (
+        codetables.parse_ref(code_table)[0] not in codetables.known_tables()
+    ):
+        errors.add("code_table", _("No such code table."))
     if validator:
         from yiwang.exchange.quality import stdnum_module
 
@@ -117,6 +121,7 @@ def do_publish_dataset(
     keywords: str = "",
     owner: Department | None = None,
     retention_days: int | None = None,
+    retention_action: str = "delete",
 ) -> Dataset:
     """Publish a dataset with its Table Schema for the actor's department (or republish an
     own dataset with a new schema: the schema version goes up; rows keep their values)."""
@@ -135,11 +140,13 @@ def do_publish_dataset(
         errors.add("frequency", _("Unknown update frequency."))
     if retention_days is not None and not 1 <= retention_days <= 36500:
         errors.add("retention_days", _("Between 1 and 36,500 days, or none."))
+    if retention_action not in ("delete", "anonymise"):
+        errors.add("retention_action", _("Use delete or anonymise."))
     if subject_kind not in SubjectKind.values:
         errors.add("subject_kind", _("Unknown kind of data subject."))
     elements = {e.code: e for e in DataElement.objects.all()}
     try:
-        check_schema(schema, elements)
+        check_schema(schema, elements, codetables.known_tables())
     except ValidationFailed as exc:
         for k, msgs in exc.fields.items():
             for m in msgs:
@@ -180,6 +187,7 @@ def do_publish_dataset(
         ds.subject_field = subject_field if subject_kind else ""
         ds.keywords = keywords.strip()[:200]
         ds.retention_days = retention_days
+        ds.retention_action = retention_action
         ds.save()
         audit.record(
             "exchange.dataset_published",
@@ -243,6 +251,8 @@ def do_load_dataset(
 
     schema = frictionless.Schema.from_descriptor(ds.schema)
     read = read_rows(schema, "json" if source == "api" else source, content)
+    elements = {e.code: e for e in DataElement.objects.all()}
+    check_codes(read, ds.fields, elements, timezone.localdate())
     pk = ds.primary_key
     incoming: dict[str, tuple[dict[str, Any], str, str]] = {}
     for _number, row in read.good:
@@ -574,6 +584,70 @@ def client_for(token: str) -> ExchangeClient | None:
     if c.last_used_at is None or now - c.last_used_at > dt.timedelta(minutes=5):
         ExchangeClient.objects.filter(pk=c.pk).update(last_used_at=now)
     return c
+
+
+def log_refused_credential(
+    *,
+    authorization: str,
+    dataset_code: str,
+    body: bytes,
+    ip: str | None,
+    session_user: User | None = None,
+) -> ExchangeLog:
+    """A call to the exchange without a valid credential (none, malformed, unknown, wrong
+    secret, revoked): logged like every other refusal (401), with the client when the
+    credential names one, and chained into the audit log."""
+    token = authorization.split(" ", 1)[1].strip() if " " in authorization else ""
+    client = None
+    if not authorization and session_user is not None:
+        reason = "session not accepted (CSRF check failed)"
+    elif not authorization:
+        reason = "no credential"
+    elif not token.startswith(CLIENT_PREFIX):
+        reason = "not an exchange credential"
+    else:
+        client_id = token[len(CLIENT_PREFIX) :].partition("_")[0]
+        client = (
+            ExchangeClient.objects.select_related("department").filter(client_id=client_id).first()
+        )
+        if client is None:
+            reason = "unknown credential"
+        elif client.revoked_at is not None:
+            reason = "revoked credential"
+        else:
+            reason = "wrong secret"
+    now = timezone.now()
+    request_doc = {"service": dataset_code[:100], "body_sm3": sm3_hex(body)}
+    response_doc = {"refused": reason, "status": 401}
+    with transaction.atomic():
+        log = ExchangeLog.objects.create(
+            at=now,
+            client=client,
+            requester=client.department if client is not None else None,
+            dataset=Dataset.objects.filter(code=dataset_code).first(),
+            service=dataset_code[:100],
+            request_hash=message_hash(request_doc),
+            response_hash=message_hash(response_doc),
+            result=ExchangeResult.DENIED,
+            status_code=401,
+            reason=reason,
+        )
+        audit.record(
+            "exchange.call",
+            actor=session_user,
+            obj=log,
+            result=AuditResult.DENIED,
+            ip=ip,
+            detail={
+                "service": dataset_code[:100],
+                "client": client.client_id if client is not None else "",
+                "status": 401,
+                "reason": reason,
+                "request_hash": log.request_hash,
+                "response_hash": log.response_hash,
+            },
+        )
+    return log
 
 
 # --- The exchange -----------------------------------------------------------------------------
@@ -982,10 +1056,62 @@ def do_decide_correction(
     return c
 
 
+def _anonymise_plan(ds: Dataset) -> tuple[set[str], set[str]]:
+    """(fields removed, date fields cut to the year) when ``ds``'s rows are anonymised: the
+    personal fields, the data-subject field and fields marked ``"anonymise": "drop"`` go;
+    ``"anonymise": "year"`` keeps only the year of a date."""
+    removed = set(ds.personal_field_names)
+    if ds.subject_field:
+        removed.add(ds.subject_field)
+    years: set[str] = set()
+    for f in ds.fields:
+        how = f.get("anonymise")
+        if how == "drop":
+            removed.add(f["name"])
+        elif how == "year":
+            years.add(f["name"])
+    return removed, years - removed
+
+
+def _anonymise(ds: Dataset, cutoff: dt.datetime, now: dt.datetime) -> tuple[int, int, list[str]]:
+    removed, years = _anonymise_plan(ds)
+    old = Record.objects.filter(dataset=ds, updated_at__lt=cutoff, anonymised_at__isnull=True)
+    revisions = RecordRevision.objects.filter(record__in=old)
+    n_revisions = revisions.count()
+    revisions.delete()  # they hold earlier values of the same person
+    done = 0
+    last = 0
+    while True:
+        batch = list(old.filter(pk__gt=last).order_by("pk")[:1000])
+        if not batch:
+            break
+        for rec in batch:
+            data = {k: v for k, v in rec.data.items() if k not in removed and k != FILLED_KEY}
+            for name in years:
+                value = data.get(name)
+                if isinstance(value, str) and len(value) >= 4:
+                    data[name] = value[:4]
+            rec.data = data
+            rec.sealed = ""
+            rec.subject_hash = ""
+            # the key may be the person's ID: a random key unlinks the row for good
+            rec.key_hash = "anon:" + secrets.token_hex(16)
+            rec.anonymised_at = now
+        Record.objects.bulk_update(
+            batch, ["data", "sealed", "subject_hash", "key_hash", "anonymised_at"]
+        )
+        done += len(batch)
+        last = batch[-1].pk
+    return done, n_revisions, sorted(removed)
+
+
 def purge_expired(now: dt.datetime | None = None) -> list[Any]:
-    """Delete rows of datasets with a retention period that were not updated within it; one
-    ``PurgeRun`` (the purge report) and one audit record per dataset touched."""
-    from yiwang.exchange.models import PurgeRun
+    """Rows of datasets with a retention period that were not updated within it are deleted
+    — or anonymised, when the dataset says so (personal fields, the data subject and fields
+    marked ``drop`` removed, ``year`` dates cut to the year, the key replaced by a random
+    one, earlier revisions deleted); one ``PurgeRun`` (the purge report) and one audit
+    record per dataset touched."""
+    from yiwang.exchange.models import PurgeRun, RetentionAction
 
     now = now or timezone.now()
     reports = []
@@ -993,21 +1119,41 @@ def purge_expired(now: dt.datetime | None = None) -> list[Any]:
         assert ds.retention_days is not None
         cutoff = now - dt.timedelta(days=ds.retention_days)
         with transaction.atomic():
-            old = Record.objects.filter(dataset=ds, updated_at__lt=cutoff)
-            revisions = RecordRevision.objects.filter(record__in=old).count()
-            n = old.count()
-            if not n:
-                continue
-            old.delete()
-            ds.rows = Record.objects.filter(dataset=ds).count()
-            ds.save(update_fields=["rows", "updated_at"])
-            run = PurgeRun.objects.create(
-                dataset=ds, at=now, cutoff=cutoff, records_deleted=n, revisions_deleted=revisions
-            )
+            if ds.retention_action == RetentionAction.ANONYMISE:
+                n, revisions, fields = _anonymise(ds, cutoff, now)
+                if not n:
+                    continue
+                run = PurgeRun.objects.create(
+                    dataset=ds,
+                    at=now,
+                    cutoff=cutoff,
+                    action=RetentionAction.ANONYMISE,
+                    records_anonymised=n,
+                    revisions_deleted=revisions,
+                    fields_removed=fields,
+                )
+                detail = {"anonymised": n, "revisions": revisions, "fields_removed": fields}
+            else:
+                old = Record.objects.filter(dataset=ds, updated_at__lt=cutoff)
+                revisions = RecordRevision.objects.filter(record__in=old).count()
+                n = old.count()
+                if not n:
+                    continue
+                old.delete()
+                ds.rows = Record.objects.filter(dataset=ds).count()
+                ds.save(update_fields=["rows", "updated_at"])
+                run = PurgeRun.objects.create(
+                    dataset=ds,
+                    at=now,
+                    cutoff=cutoff,
+                    records_deleted=n,
+                    revisions_deleted=revisions,
+                )
+                detail = {"records": n, "revisions": revisions}
             audit.record(
                 "exchange.retention_purge",
                 obj=ds,
-                detail={"records": n, "revisions": revisions, "cutoff": cutoff.isoformat()},
+                detail={**detail, "action": run.action, "cutoff": cutoff.isoformat()},
             )
         reports.append(run)
     return reports

@@ -37,6 +37,7 @@ from yiwang.exchange.schemas import (
     GrantOut,
     LoadIn,
     LogOut,
+    PurgeOut,
     QualityRunOut,
     QueryIn,
     QueryOut,
@@ -69,6 +70,24 @@ class ClientAuth(HttpBearer):
         return client
 
 
+class LogRefusedCall:
+    """Last in the exchange's auth list, so it runs only when every credential failed: the
+    refusal (401) is logged with its reason before django-ninja answers it. It has no
+    OpenAPI security scheme of its own."""
+
+    def __call__(self, request: HttpRequest) -> Any:
+        match = request.resolver_match
+        user = getattr(request, "user", None)
+        actions.log_refused_credential(
+            authorization=request.headers.get("Authorization", ""),
+            dataset_code=str((match.kwargs if match else {}).get("dataset", "")),
+            body=request.body,
+            ip=request.META.get("REMOTE_ADDR"),
+            session_user=user if user is not None and user.is_authenticated else None,
+        )
+        return None
+
+
 # --- Catalog ----------------------------------------------------------------------------------
 @router.get("/datasets", response={200: list[DatasetOut], **ERRORS}, summary="Search the catalog")
 @paginate(PageNumber)
@@ -94,8 +113,18 @@ def publish_dataset(request: AuthedRequest, payload: DatasetIn) -> Any:
         subject_field=payload.subject_field,
         keywords=payload.keywords,
         retention_days=payload.retention_days,
+        retention_action=payload.retention_action,
     )
     return Status(201, ds)
+
+
+@router.get(
+    "/datasets/{code}/purges",
+    response={200: list[PurgeOut], **ERRORS},
+    summary="Retention reports of an own dataset (rows deleted or anonymised)",
+)
+def list_purges(request: AuthedRequest, code: str) -> Any:
+    return list(selectors.access_owned_dataset(request.user, code).purges.all()[:100])
 
 
 @router.get("/catalog.jsonld", response={200: dict[str, Any], **ERRORS}, summary="DCAT export")
@@ -249,7 +278,7 @@ def revoke_client(request: AuthedRequest, client_pk: int) -> Any:
 # --- The exchange -----------------------------------------------------------------------------
 @router.post(
     "/query/{dataset}",
-    auth=[ClientAuth(), *AUTH],
+    auth=[ClientAuth(), *AUTH, LogRefusedCall()],
     response={200: QueryOut, 429: ErrorOut, **ERRORS},
     summary="Exchange: granted fields of one subject, for a stated purpose and case",
 )

@@ -171,6 +171,9 @@ DATASETS: list[dict[str, Any]] = [
         "subject_kind": "person",
         "subject_field": "id_number",
         "keywords": "低保,特困,临时救助,补贴",
+        # five years after the last update a row is anonymised: kept for statistics only
+        "retention_days": 1826,
+        "retention_action": "anonymise",
         "schema": {
             "fields": [
                 _f(
@@ -512,6 +515,8 @@ def seed() -> ExchangeSeedReport:
                 subject_kind=spec["subject_kind"],
                 subject_field=spec.get("subject_field", "credit_code"),
                 keywords=spec["keywords"],
+                retention_days=spec.get("retention_days"),
+                retention_action=spec.get("retention_action", "delete"),
             )
             report.datasets += 1
         before = Dataset.objects.get(code=spec["code"]).version

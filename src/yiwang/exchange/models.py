@@ -85,6 +85,11 @@ class DataElement(models.Model):
         return f"{self.code} {self.name}"
 
 
+class RetentionAction(models.TextChoices):
+    DELETE = "delete", _("Delete the rows")
+    ANONYMISE = "anonymise", _("Anonymise the rows")
+
+
 class Dataset(models.Model):
     owner = models.ForeignKey(
         Department, on_delete=models.PROTECT, related_name="datasets", verbose_name=_("owner")
@@ -109,6 +114,12 @@ class Dataset(models.Model):
         null=True,
         blank=True,
         help_text=_("Rows not updated for this long are purged by the nightly job"),
+    )
+    retention_action = models.CharField(
+        _("at the end of retention"),
+        max_length=10,
+        choices=RetentionAction.choices,
+        default=RetentionAction.DELETE,
     )
     version = models.PositiveIntegerField(_("data version"), default=0)
     schema_version = models.PositiveIntegerField(_("schema version"), default=1)
@@ -197,6 +208,7 @@ class Record(models.Model):
     sealed = EncryptedTextField(_("personal fields"), pi_class=SENSITIVE_PI, blank=True)
     version = models.PositiveIntegerField(default=0)  # the load that last changed it
     updated_at = models.DateTimeField(auto_now=True)
+    anonymised_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         constraints = [
@@ -416,13 +428,18 @@ class CorrectionRequest(models.Model):
 
 
 class PurgeRun(models.Model):
-    """What one retention purge removed from a dataset (the purge report)."""
+    """What one retention run removed from a dataset or anonymised in it (the purge report)."""
 
     dataset = models.ForeignKey(Dataset, on_delete=models.CASCADE, related_name="purges")
     at = models.DateTimeField()
     cutoff = models.DateTimeField()
+    action = models.CharField(
+        _("action"), max_length=10, choices=RetentionAction.choices, default=RetentionAction.DELETE
+    )
     records_deleted = models.PositiveIntegerField(default=0)
+    records_anonymised = models.PositiveIntegerField(default=0)
     revisions_deleted = models.PositiveIntegerField(default=0)
+    fields_removed = models.JSONField(_("fields removed"), default=list, blank=True)
 
     class Meta:
         ordering = ["-at"]

@@ -51,16 +51,16 @@ def stdnum_module(name: str) -> ModuleType | None:
     return mod if hasattr(mod, "is_valid") else None
 
 
-def _code_table(table: str) -> set[str] | None:
-    if table.replace(" ", "").upper() == "GB/T4754":
-        from yiwang.core.models import IndustryCode
+def _code_table(ref: str) -> tuple[str, frozenset[str]] | None:
+    """The codes of the table version valid today (or the pinned one), labelled."""
+    from yiwang.core import codetables
+    from yiwang.core.errors import NotFound
 
-        return set(IndustryCode.objects.values_list("code", flat=True))
-    if table.replace(" ", "").upper() == "GB/T2260":
-        from yiwang.accounts.models import Division
-
-        return set(Division.objects.values_list("code", flat=True))
-    return None
+    try:
+        ver, codes = codetables.members(ref)
+    except NotFound:
+        return None
+    return f"{codetables.display(ver.table)} ({ver.version})", codes
 
 
 _USCC_ALPHABET = "0123456789ABCDEFGHJKLMNPQRTUWXY"
@@ -90,7 +90,7 @@ def _stdnum_check(mod: ModuleType) -> Callable[[Any], bool]:
     return lambda v: bool(mod.is_valid(str(v)))
 
 
-def _member_check(allowed: set[str]) -> Callable[[Any], bool]:
+def _member_check(allowed: set[str] | frozenset[str]) -> Callable[[Any], bool]:
     return lambda v: str(v) in allowed
 
 
@@ -103,8 +103,10 @@ def _validators(ds: Dataset) -> dict[str, tuple[str, Callable[[Any], bool]]]:
         enum = (f.get("constraints") or {}).get("enum")
         if el is not None and el.validator and (mod := stdnum_module(el.validator)):
             out[name] = (f"stdnum.{el.validator}", _stdnum_check(mod))
-        elif el is not None and el.code_table and (codes := _code_table(el.code_table)):
-            out[name] = (el.code_table, _member_check(codes))
+        elif (ref := f.get("codeTable") or (el.code_table if el is not None else "")) and (
+            table := _code_table(ref)
+        ):
+            out[name] = (table[0], _member_check(table[1]))
         elif enum:
             out[name] = ("enum", _member_check(set(map(str, enum))))
     return out
@@ -371,6 +373,21 @@ def run_quality(ds: Dataset, *, now: dt.datetime | None = None, actor: Any = Non
     }
     score = sum(WEIGHTS[k] * v for k, v in parts.items())
     problems = sum(1 for c in checks if c["failed"])
+    # The deadline sticks while problems remain (a later run does not move it); the owning
+    # department is told when problems first appear, its leaders when the deadline passed.
+    today = timezone.localdate(now) if now is not None else timezone.localdate()
+    prev = ds.quality_runs.order_by("-at", "-pk").first()
+    carried = prev is not None and prev.problems and prev.due_on is not None
+    due_on = None
+    stage = ""
+    if problems:
+        due_on = (
+            prev.due_on
+            if carried and prev is not None
+            else today + dt.timedelta(days=QUALITY_FIX_DAYS)
+        )
+        stage = "overdue" if carried and due_on is not None and due_on < today else ""
+        stage = stage or ("" if carried else "new")
     with transaction.atomic():
         run = QualityRun.objects.create(
             dataset=ds,
@@ -380,9 +397,7 @@ def run_quality(ds: Dataset, *, now: dt.datetime | None = None, actor: Any = Non
             score=Decimal(str(round(score, 1))),
             checks=checks,
             problems=problems,
-            due_on=(timezone.localdate() + dt.timedelta(days=QUALITY_FIX_DAYS))
-            if problems
-            else None,
+            due_on=due_on,
             seconds=round(time.perf_counter() - started, 3),
         )
         audit.record(
@@ -397,7 +412,79 @@ def run_quality(ds: Dataset, *, now: dt.datetime | None = None, actor: Any = Non
                 "parts": {k: round(v, 4) for k, v in parts.items()},
             },
         )
+        if stage:
+            from yiwang.exchange.tasks import send_quality_notice
+
+            run_id = run.pk
+            transaction.on_commit(lambda: send_quality_notice(run_id, stage))
     return run
+
+
+NOTICE = "exchange.quality_notice"
+
+
+def _notice_text(run: QualityRun, stage: str) -> tuple[str, str]:
+    ds = run.dataset
+    failing = sorted({f"{c['rule']}:{c['field']}".rstrip(":") for c in run.checks if c["failed"]})
+    if stage == "overdue":
+        subject = f"【数据质量】逾期未整改：{ds.name}"
+        lead = f"数据集“{ds.name}”（{ds.code}）的质量问题已超过整改期限（{run.due_on}）仍未解决"
+    else:
+        subject = f"【数据质量】请整改：{ds.name}"
+        lead = f"数据集“{ds.name}”（{ds.code}）的质量检查发现问题，请于 {run.due_on} 前整改"
+    body = (
+        f"{lead}。得分 {run.score}；问题项：{'、'.join(failing)}。请登录数据共享平台查看质量报告。"
+    )
+    return subject, body
+
+
+def send_quality_notice(run_id: int, stage: str) -> dict[str, int]:
+    """Email the owning department about a quality run's problems — its data staff and
+    leaders when they first appear (``new``), its leaders when the deadline has passed
+    (``overdue``) — once per recipient, deadline and stage (each sending is audited)."""
+    from yiwang.accounts.models import User
+    from yiwang.accounts.roles import Cap, Role
+    from yiwang.core import notify
+    from yiwang.core.models import AuditRecord
+
+    counts = {"sent": 0, "skipped": 0, "failed": 0}
+    run = QualityRun.objects.select_related("dataset__owner").filter(pk=run_id).first()
+    if run is None or not run.problems:
+        return counts
+    ds = run.dataset
+    roles = [Role.DEPT_LEADER] if stage == "overdue" else [Role.DEPT_STAFF, Role.DEPT_LEADER]
+    users = User.objects.filter(department=ds.owner, role__in=roles, is_active=True).order_by("pk")
+    done = {
+        str((d or {}).get("ref", ""))
+        for d in AuditRecord.objects.filter(
+            event=NOTICE, object_type="exchange.dataset", object_id=str(ds.pk)
+        ).values_list("detail", flat=True)
+    }
+    subject, body = _notice_text(run, stage)
+    retry = False
+    for user in users:
+        if not user.email or not user.can(Cap.DATA_PUBLISH):
+            continue
+        ref = f"{stage}:{run.due_on}:user:{user.pk}"
+        if ref in done:
+            counts["skipped"] += 1
+            continue
+        try:
+            notify.send_email(user.email, subject, body, key=f"quality-{ds.pk}-{ref}")
+        except Exception as exc:
+            counts["failed"] += 1
+            transient = isinstance(exc, notify.NotifyError) and not exc.permanent
+            retry = retry or transient
+            continue
+        audit.record(
+            NOTICE,
+            obj=ds,
+            detail={"ref": ref, "run": run.pk, "stage": stage, "to": user.get_username()},
+        )
+        counts["sent"] += 1
+    if retry:  # the job is retried; recipients already told are skipped
+        raise notify.NotifyError("quality notice: a transient failure", permanent=False)
+    return counts
 
 
 def run_all(now: dt.datetime | None = None) -> dict[str, float]:

@@ -37,6 +37,7 @@ class DatasetIn(Schema):
     subject_field: str = ""
     keywords: str = ""
     retention_days: int | None = None
+    retention_action: str = "delete"  # or "anonymise" at the end of retention
 
 
 class DatasetOut(Schema):
@@ -54,6 +55,8 @@ class DatasetOut(Schema):
     schema_version: int
     rows: int
     loaded_at: dt.datetime | None
+    retention_days: int | None
+    retention_action: str
 
     @staticmethod
     def resolve_owner_code(obj: Any) -> str:
@@ -289,3 +292,13 @@ class CorrectionOut(Schema):
     @staticmethod
     def resolve_dataset(obj: Any) -> str:
         return str(obj.dataset.code)
+
+
+class PurgeOut(Schema):
+    at: dt.datetime
+    cutoff: dt.datetime
+    action: str
+    records_deleted: int
+    records_anonymised: int
+    revisions_deleted: int
+    fields_removed: list[str]

@@ -41,11 +41,18 @@ FIELD_TYPES = (
 MAX_REPORTED_ERRORS = 1000
 
 
-def check_schema(descriptor: Any, elements: dict[str, Any]) -> frictionless.Schema:
+CODE_TABLE_CHECKS = ("report", "reject")
+
+
+def check_schema(
+    descriptor: Any, elements: dict[str, Any], tables: set[str] | None = None
+) -> frictionless.Schema:
     """Validate a Table Schema descriptor with frictionless plus the platform's properties.
 
-    ``elements`` maps data-element codes to objects with a ``type``. Raises
-    ``ValidationFailed`` naming ``schema.fields.<name>.<property>``.
+    ``elements`` maps data-element codes to objects with a ``type``; ``tables`` is the set of
+    known code-table ids (``yiwang.core.codetables.known_tables``) that a field's
+    ``codeTable`` may name. Raises ``ValidationFailed`` naming
+    ``schema.fields.<name>.<property>``.
     """
     errors: dict[str, list[str]] = {}
     if not isinstance(descriptor, dict) or not isinstance(descriptor.get("fields"), list):
@@ -90,6 +97,30 @@ def check_schema(descriptor: Any, elements: dict[str, Any]) -> frictionless.Sche
                 errors.setdefault(f"{key}.element", []).append(
                     _("The field's type differs from its data element's type.")
                 )
+        ref = f.get("codeTable")
+        if ref is not None:
+            from yiwang.core.codetables import parse_ref
+
+            if not isinstance(ref, str) or not ref.strip():
+                errors.setdefault(f"{key}.codeTable", []).append(
+                    _("Name a code table, e.g. gbt2261.1 or GB/T 4754.")
+                )
+            elif tables is not None and parse_ref(ref)[0] not in tables:
+                errors.setdefault(f"{key}.codeTable", []).append(_("No such code table."))
+        how = f.get("anonymise")
+        if how is not None and how not in ("keep", "drop", "year"):
+            errors.setdefault(f"{key}.anonymise", []).append(
+                _("Use keep, drop or year (dates only).")
+            )
+        elif how == "year" and f.get("type") not in ("date", "datetime", "yearmonth"):
+            errors.setdefault(f"{key}.anonymise", []).append(
+                _("Only a date can be cut to its year.")
+            )
+        check = f.get("codeTableCheck")
+        if check is not None and check not in CODE_TABLE_CHECKS:
+            errors.setdefault(f"{key}.codeTableCheck", []).append(
+                _("Use report (keep the row, count it in data quality) or reject.")
+            )
     pk = descriptor.get("primaryKey")
     pk_list = [pk] if isinstance(pk, str) else list(pk or [])
     if not pk_list:
@@ -233,3 +264,68 @@ def read_rows(schema: frictionless.Schema, source: str, content: Any) -> ReadRes
                 os.unlink(os.path.join(tmpdir, name))
             os.rmdir(tmpdir)
     return out
+
+
+def code_table_refs(
+    schema_fields: list[dict[str, Any]], elements: dict[str, Any]
+) -> dict[str, str]:
+    """Field name → the code table its values come from: the field's own ``codeTable`` or
+    else its data element's."""
+    out: dict[str, str] = {}
+    for f in schema_fields:
+        ref = f.get("codeTable")
+        if not ref:
+            el = elements.get(f.get("element", ""))
+            ref = getattr(el, "code_table", "") if el is not None else ""
+        if ref:
+            out[str(f["name"])] = str(ref)
+    return out
+
+
+def check_codes(
+    read: ReadResult,
+    schema_fields: list[dict[str, Any]],
+    elements: dict[str, Any],
+    on: dt.date,
+) -> None:
+    """Check the values of code fields against the table version valid on ``on`` (or the
+    pinned one). A field with ``codeTableCheck: reject`` refuses the row (``code-table``);
+    otherwise the row is kept and the value reported (``code-table-unknown``), and data
+    quality counts it as invalid. A table with no version valid that day is reported once."""
+    from yiwang.core import codetables
+    from yiwang.core.errors import NotFound
+
+    refs = code_table_refs(schema_fields, elements)
+    if not refs or not read.good:
+        return
+    rejecting = {str(f["name"]) for f in schema_fields if f.get("codeTableCheck") == "reject"}
+    tables: dict[str, tuple[str, frozenset[str]] | None] = {}
+    for name, ref in refs.items():
+        try:
+            ver, codes = codetables.members(ref, on=on)
+            tables[name] = (f"{codetables.display(ver.table)} ({ver.version})", codes)
+        except NotFound as exc:
+            tables[name] = None
+            read.errors.append(RowError(1, name, "code-table-missing", str(exc.message)))
+    kept: list[tuple[int, dict[str, Any]]] = []
+    for number, row in read.good:
+        refused = False
+        for name, found in tables.items():
+            value = row.get(name)
+            if found is None or value in (None, ""):
+                continue
+            label, codes = found
+            if str(value) in codes:
+                continue
+            if name in rejecting:
+                refused = True
+                kind, msg = "code-table", _("not a code of %s") % label
+            else:
+                kind, msg = "code-table-unknown", _("not a code of %s (row kept)") % label
+            if len(read.errors) < MAX_REPORTED_ERRORS:
+                read.errors.append(RowError(number, name, kind, msg))
+        if refused:
+            read.rejected += 1
+        else:
+            kept.append((number, row))
+    read.good = kept

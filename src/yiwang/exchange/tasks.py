@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from huey import crontab
-from huey.contrib.djhuey import db_periodic_task
+from huey.contrib.djhuey import db_periodic_task, db_task
 
 
 @db_periodic_task(crontab(hour="0", minute="5"))  # type: ignore[untyped-decorator]
@@ -30,3 +30,11 @@ def retention_purge() -> list[Any]:
     from yiwang.exchange.actions import purge_expired
 
     return [(r.dataset_id, r.records_deleted) for r in purge_expired()]
+
+
+@db_task(retries=3, retry_delay=60)  # type: ignore[untyped-decorator]
+def send_quality_notice(run_id: int, stage: str) -> dict[str, int]:
+    """Tell the owning department about a quality run's problems (see quality.py)."""
+    from yiwang.exchange.quality import send_quality_notice as send
+
+    return send(run_id, stage)

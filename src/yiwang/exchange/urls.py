@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from yiwang.exchange import views
+from yiwang.exchange import codetable_views, views
 
 app_name = "exchange"
 
@@ -22,6 +22,14 @@ urlpatterns = [
     path("corrections/", views.corrections, name="corrections"),
     path(
         "corrections/<int:correction_id>/decide/", views.correction_decide, name="decide_correction"
+    ),
+    path("codetables/", codetable_views.table_list, name="codetables"),
+    path("codetables/import/", codetable_views.table_import, name="codetable_import"),
+    path("codetables/<str:table>/", codetable_views.table_detail, name="codetable"),
+    path(
+        "codetables/<str:table>/versions/<str:version>/validity/",
+        codetable_views.table_validity,
+        name="codetable_validity",
     ),
     path("me/", views.my_accesses, name="me"),
     path("me/corrections/", views.my_correction, name="correct"),

@@ -87,6 +87,7 @@ def _dataset_context(request: AuthedRequest, ds: Dataset, **extra: Any) -> dict[
         "may_request": not own and ds.share_type != ShareType.NOT_SHARED and user.department_id,
         "versions": ds.versions.order_by("-number")[:10] if own else [],
         "quality": ds.quality_runs.order_by("-at").first() if own else None,
+        "purges": ds.purges.all()[:10] if own else [],
         "my_grants": selectors.list_grants_for(user, "requested").filter(dataset=ds)[:10],
         "form": {
             "valid_from": today.isoformat(),

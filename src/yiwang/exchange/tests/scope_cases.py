@@ -70,6 +70,15 @@ register(
 register(
     EndpointCase(
         "GET",
+        f"{A}/datasets/{{code}}/purges",
+        in_scope=lambda w: Probe("dept_staff_a", {"code": DS}),
+        out_of_scope=lambda w: Probe("data_admin_a", {"code": DS}, expect=404),
+        note="retention reports are the owner's business",
+    )
+)
+register(
+    EndpointCase(
+        "GET",
         f"{A}/catalog.jsonld",
         in_scope=lambda w: Probe("data_admin_a"),
         out_of_scope=lambda w: Probe("resident_a", expect=403),
@@ -494,5 +503,53 @@ register(
         f"{P}/me/corrections/",
         in_scope=lambda w: Probe("enterprise_a", body=_CORR, expect=302),
         out_of_scope=lambda w: Probe("dept_staff_a", body=_CORR, expect=404),
+    )
+)
+
+# --- Code tables (pages; the API's cases are in core) ---------------------------------------
+register(
+    EndpointCase(
+        "GET",
+        f"{P}/codetables/",
+        in_scope=lambda w: Probe("dept_staff_a"),
+        out_of_scope=lambda w: Probe("resident_a", expect=404),
+    )
+)
+register(
+    EndpointCase(
+        "GET",
+        f"{P}/codetables/{{table}}/",
+        in_scope=lambda w: Probe("data_admin_a", {"table": "gbt3304"}),
+        out_of_scope=lambda w: Probe("enterprise_a", {"table": "gbt3304"}, expect=404),
+    )
+)
+register(
+    EndpointCase(
+        "POST",
+        f"{P}/codetables/import/",
+        in_scope=lambda w: Probe(
+            "data_admin_a",
+            body={
+                "table": "yw-page",
+                "version": "1",
+                "__files__": {"file": ("t.csv", "code,name\n1,一\n".encode())},
+            },
+        ),
+        out_of_scope=lambda w: Probe("dept_staff_a", body={"table": "yw-page"}, expect=404),
+    )
+)
+register(
+    EndpointCase(
+        "POST",
+        f"{P}/codetables/{{table}}/versions/{{version}}/validity/",
+        in_scope=lambda w: Probe(
+            "data_admin_a",
+            {"table": "gbt2261.2", "version": "2003"},
+            body={"valid_from": "2003-01-01"},
+            expect=302,
+        ),
+        out_of_scope=lambda w: Probe(
+            "dept_leader_a", {"table": "gbt2261.2", "version": "2003"}, body={}, expect=404
+        ),
     )
 )

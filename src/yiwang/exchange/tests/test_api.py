@@ -38,9 +38,23 @@ def test_client_credential_gets_granted_fields_masked_and_is_logged(client, xw):
     assert log.case_ref == "APP-42" and log.response_hash == body["response_hash"]
 
 
-def test_bad_credential_is_401(client, xw):
+def test_bad_credential_is_401_and_every_such_refusal_is_logged(client, xw):
+    from yiwang.core.models import AuditRecord
+
     r = _q(client, xw, credential="ywc_000000000000_wrong")
     assert r.status_code == 401
+    log = ExchangeLog.objects.order_by("-id").first()
+    assert (log.status_code, log.result, log.reason) == (401, "denied", "unknown credential")
+    assert log.service == "ent_reg_a" and log.dataset.code == "ent_reg_a"
+    rec = AuditRecord.objects.filter(event="exchange.call").order_by("-seq").first()
+    assert rec.result == "denied" and rec.detail["reason"] == "unknown credential"
+    client_id = xw.extra["client_a"].client_id
+    assert _q(client, xw, credential=f"ywc_{client_id}_wrong").status_code == 401
+    log = ExchangeLog.objects.order_by("-id").first()
+    assert log.reason == "wrong secret" and log.client == xw.extra["client_a"]
+    r = client.post(Q, {}, content_type="application/json")
+    assert r.status_code == 401
+    assert ExchangeLog.objects.order_by("-id").first().reason == "no credential"
 
 
 def test_refusals_over_http(client, xw):

@@ -141,3 +141,43 @@ def test_cross_source_consistency(xw):
     run = quality.run_quality(Dataset.objects.get(code="ent_reg_a"))
     [c] = [c for c in run.checks if c["rule"] == "consistency"]
     assert (c["field"], c["with"], c["checked"], c["failed"]) == ("name", "tax_b.ent_name", 1, 1)
+
+
+def test_problems_are_routed_to_the_owner_once_and_escalated_when_overdue(
+    xw, settings, tmp_path, django_capture_on_commit_callbacks
+):
+    import json
+
+    settings.DATA_DIR = tmp_path
+    settings.YIWANG_EMAIL_BACKEND = "file"
+
+    def mails() -> list[dict]:
+        path = tmp_path / "outbox" / "email.jsonl"
+        lines = path.read_text(encoding="utf-8").splitlines() if path.exists() else []
+        return [json.loads(x) for x in lines]
+
+    good = make_credit_code("330106", "MA0000011")
+    actions.do_load_dataset(
+        actor=xw.users["dept_staff_a"],
+        code="ent_reg_a",
+        source="api",
+        content=[{"credit_code": good, "name": "甲"}],  # no legal representative: incomplete
+    )
+    ds = Dataset.objects.get(code="ent_reg_a")
+    with django_capture_on_commit_callbacks(execute=True):
+        first = quality.run_quality(ds)
+    assert first.problems and first.due_on is not None
+    to = sorted(m["to"] for m in mails())
+    assert len(to) == 2  # the bureau's data staff and its leader
+    assert "请整改" in mails()[0]["subject"] and str(first.due_on) in mails()[0]["body"]
+    with django_capture_on_commit_callbacks(execute=True):
+        again = quality.run_quality(ds, now=timezone.now() + dt.timedelta(days=3))
+    assert again.due_on == first.due_on and len(mails()) == 2  # the deadline sticks, no repeat
+    later = timezone.now() + dt.timedelta(days=quality.QUALITY_FIX_DAYS + 2)
+    with django_capture_on_commit_callbacks(execute=True):
+        overdue = quality.run_quality(ds, now=later)
+        quality.run_quality(ds, now=later)
+    assert overdue.due_on == first.due_on
+    escalated = mails()[2:]
+    assert len(escalated) == 1 and "逾期" in escalated[0]["subject"]
+    assert AuditRecord.objects.filter(event=quality.NOTICE).count() == 3

@@ -83,3 +83,63 @@ def test_retention_purge_deletes_old_rows_and_reports(xw):
     assert not Record.objects.filter(dataset=ds).exists()
     ds.refresh_from_db()
     assert ds.rows == 0
+
+
+def test_retention_can_anonymise_instead_of_deleting(xw, client):
+    from yiwang.core.models import AuditRecord
+    from yiwang.exchange.models import RecordRevision
+
+    staff = xw.users["dept_staff_a"]
+    ds = xw.extra["subsidy_dataset_a"]
+    schema = {**ds.schema}
+    schema["fields"] = [
+        {**f, "anonymise": "drop"} if f["name"] == "kind" else f for f in ds.schema["fields"]
+    ]
+    actions.do_publish_dataset(
+        actor=staff,
+        code=ds.code,
+        name=ds.name,
+        schema=schema,
+        share_type=ds.share_type,
+        frequency=ds.frequency,
+        subject_kind=ds.subject_kind,
+        subject_field=ds.subject_field,
+        retention_days=30,
+        retention_action="anonymise",
+    )
+    rec = Record.objects.get(dataset=ds)
+    RecordRevision.objects.create(record=rec, version=0, data=rec.data, sealed=rec.sealed)
+    later = timezone.now() + dt.timedelta(days=31)
+    [run] = actions.purge_expired(now=later)
+    assert run.action == "anonymise" and run.records_anonymised == 1
+    assert run.revisions_deleted == 1 and run.fields_removed == ["amount", "id_number", "kind"]
+    rec = Record.objects.get(dataset=ds)
+    assert rec.anonymised_at is not None and rec.sealed == "" and rec.subject_hash == ""
+    assert set(rec.data) == {"year"}
+    assert rec.key_hash.startswith("anon:") and not rec.revisions.exists()
+    assert actions.purge_expired(now=later) == []  # done once
+    audit = AuditRecord.objects.filter(event="exchange.retention_purge").last()
+    assert audit.detail["action"] == "anonymise" and audit.detail["anonymised"] == 1
+    # the resident can no longer be found in it; the owner sees the report
+    client.force_login(staff)
+    r = client.get(f"/api/v1/exchange/datasets/{ds.code}/purges")
+    assert r.status_code == 200 and r.json()[0]["records_anonymised"] == 1
+    assert "anonymise" in client.get(f"/exchange/datasets/{ds.code}/").content.decode().lower()
+
+
+def test_anonymise_settings_are_checked(xw):
+    from yiwang.core.errors import ValidationFailed
+
+    ds = xw.extra["subsidy_dataset_a"]
+    bad = {**ds.schema}
+    bad["fields"] = [{**f, "anonymise": "year"} for f in ds.schema["fields"]]
+    with pytest.raises(ValidationFailed) as exc:
+        actions.do_publish_dataset(
+            actor=xw.users["dept_staff_a"],
+            code=ds.code,
+            name=ds.name,
+            schema=bad,
+            retention_action="shred",
+        )
+    assert "retention_action" in exc.value.fields
+    assert "schema.fields.kind.anonymise" in exc.value.fields

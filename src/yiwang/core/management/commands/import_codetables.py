@@ -6,12 +6,13 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandParser
 
 from yiwang.accounts.actions import do_import_divisions
-from yiwang.core.codetables import import_industry
+from yiwang.core.codetables import import_industry, load_shipped
 
 
 class Command(BaseCommand):
     help = (
-        "Import the GB/T 2260 division and GB/T 4754 industry code tables (idempotent per version)."
+        "Import the GB/T 2260 division and GB/T 4754 industry code tables and the other code "
+        "tables the project ships (idempotent per version)."
     )
 
     def add_arguments(self, parser: CommandParser) -> None:
@@ -37,3 +38,5 @@ class Command(BaseCommand):
         self.stdout.write(f"industry codes: {rows} added, {len(errors)} refused")
         for e in errors[:50]:
             self.stderr.write(e)
+        for table, n in load_shipped(actor=None).items():
+            self.stdout.write(f"{table}: {n} added")
