@@ -363,14 +363,18 @@ def sweep_rule(
     orgs: Sequence[Organisation | profile.OrgRow] | None = None,
     item_id: int | None = None,
 ) -> ItemMatchSummary:
-    """Evaluate one rule over many organisations at once."""
+    """Evaluate one rule over many organisations at once: the given ones (their facts read
+    row by row), or every enterprise in business (the fact columns of ``factstore``, brought
+    up to date with the database first)."""
     day = as_of or profile.today()
-    pool: list[Any] = list(orgs) if orgs is not None else enterprise_rows()
+    if orgs is None:
+        return _sweep_store(rule, day, item_id)
+    pool: list[Any] = list(orgs)
     if not pool:
         return ItemMatchSummary(
             item_id, day, 0, {"pass": 0, "unknown": 0, "fail": 0}, [], [], [], []
         )
-    res = _sweep(rule, pool, day, None if orgs is not None else ENTERPRISE_ROWS)
+    res = _sweep(rule, pool, day, None)
     counts = res.counts()[rule.id]
     pass_ids = [int(x) for x in res.matches(rule.id)]
     unknown_ids = [int(x) for x in res.matches(rule.id, unknown=True)]
@@ -391,9 +395,27 @@ def sweep_rule(
             reg = profile.registry_values(o)
             streets[reg.get("registered_street", "")][verdict] += 1
             industries[(o.industry_code or "")[:1]][verdict] += 1
-    names = _street_names(streets)
+    names = {oid: by_org[oid].name for oid in [*pass_ids[:SAMPLE], *unknown_ids[:SAMPLE]]}
+    return _summary(
+        item_id, day, len(pool), counts, streets, industries, pass_ids, unknown_ids, amounts, names
+    )
+
+
+def _summary(
+    item_id: int | None,
+    day: dt.date,
+    total: int,
+    counts: Mapping[str, int],
+    streets: Mapping[str, Mapping[str, int]],
+    industries: Mapping[str, Mapping[str, int]],
+    pass_ids: list[int],
+    unknown_ids: list[int],
+    amounts: dict[int, float],
+    names: Mapping[int, str],
+) -> ItemMatchSummary:
+    street_names = _street_names(streets)
     by_street = [
-        {"code": k, "name": names.get(k, ""), "pass": c["pass"], "unknown": c["unknown"]}
+        {"code": k, "name": street_names.get(k, ""), "pass": c["pass"], "unknown": c["unknown"]}
         for k, c in sorted(streets.items())
     ]
     by_industry = [
@@ -401,17 +423,17 @@ def sweep_rule(
         for k, c in sorted(industries.items())
     ]
     sample = [
-        {"id": oid, "name": by_org[oid].name, "verdict": "pass", "amount": amounts.get(oid)}
+        {"id": oid, "name": names.get(oid, ""), "verdict": "pass", "amount": amounts.get(oid)}
         for oid in pass_ids[:SAMPLE]
     ]
     sample += [
-        {"id": oid, "name": by_org[oid].name, "verdict": "unknown", "amount": amounts.get(oid)}
+        {"id": oid, "name": names.get(oid, ""), "verdict": "unknown", "amount": amounts.get(oid)}
         for oid in unknown_ids[: max(0, SAMPLE - len(sample))]
     ]
     return ItemMatchSummary(
         item_id,
         day,
-        len(pool),
+        total,
         {"pass": counts["pass"], "unknown": counts["unknown"], "fail": counts["fail"]},
         by_street,
         by_industry,
@@ -420,6 +442,103 @@ def sweep_rule(
         amounts,
         sample,
     )
+
+
+def _tally(cat: Any, mask: Any) -> dict[str, int]:
+    """Counts of ``mask`` by the categories of ``cat`` ("" for missing)."""
+    import numpy as np
+
+    counts = np.bincount(cat.codes[mask] + 1, minlength=len(cat.categories) + 1)
+    return {("" if k == 0 else cat.categories[k - 1]): int(c) for k, c in enumerate(counts) if c}
+
+
+def _sweep_store(rule: Rule, day: dt.date, item_id: int | None) -> ItemMatchSummary:
+    """``sweep_rule`` over every enterprise in business, from the fact columns."""
+    import numpy as np
+
+    from yiwang.policies import factstore
+    from yiwang.rules import vector
+    from yiwang.rules.lower import columns
+
+    snap = factstore.current()
+    if not snap.n:
+        return ItemMatchSummary(
+            item_id, day, 0, {"pass": 0, "unknown": 0, "fail": 0}, [], [], [], []
+        )
+    fa = snap.fact_arrays(columns(rule, day))
+    res = vector.sweep([rule], fa, day, amounts=True)
+    counts = res.counts()[rule.id]
+    passed = fa.unpack(res.passed[rule.id])
+    unknown = ~(passed | fa.unpack(res.failed[rule.id]))
+    pass_ids = snap.ids[passed].tolist()
+    unknown_ids = snap.ids[unknown].tolist()
+    amounts: dict[int, float] = {}
+    if rule.id in res.amounts:
+        arr = res.amounts[rule.id]
+        for mask in (passed, unknown):
+            sel = mask & ~np.isnan(arr)
+            amounts.update(zip(snap.ids[sel].tolist(), arr[sel].tolist(), strict=True))
+    streets: dict[str, Counter[str]] = defaultdict(Counter)
+    industries: dict[str, Counter[str]] = defaultdict(Counter)
+    for verdict, mask in (("pass", passed), ("unknown", unknown)):
+        for k, c in _tally(snap.street, mask).items():
+            streets[k][verdict] += c
+        for k, c in _tally(snap.section, mask).items():
+            industries[k][verdict] += c
+    shown = [*pass_ids[:SAMPLE], *unknown_ids[:SAMPLE]]
+    names = dict(Organisation.objects.filter(pk__in=shown).values_list("pk", "name"))
+    return _summary(
+        item_id, day, snap.n, counts, streets, industries, pass_ids, unknown_ids, amounts, names
+    )
+
+
+@dataclass
+class ItemSweep:
+    """Every given item's rule over every enterprise in business, in one pass."""
+
+    as_of: dt.date
+    result: Any  # rules.vector.SweepResult
+    item_ids: dict[int, str]  # item id → rule id
+
+    def counts(self) -> dict[int, dict[str, int]]:
+        all_counts = self.result.counts()
+        return {i: all_counts[r] for i, r in self.item_ids.items()}
+
+    def pass_ids(self, item_id: int) -> list[int]:
+        return [int(x) for x in self.result.matches(self.item_ids[item_id])]
+
+    def unknown_ids(self, item_id: int) -> list[int]:
+        return [int(x) for x in self.result.matches(self.item_ids[item_id], unknown=True)]
+
+
+def sweep_items(
+    items: Iterable[PolicyItem] | None = None,
+    *,
+    as_of: dt.date | None = None,
+    amounts: bool = False,
+) -> ItemSweep:
+    """The full sweep: every (or every given) open published enterprise item over every
+    enterprise in business — counts and match sets, identical atoms shared between items."""
+    from yiwang.policies import factstore
+    from yiwang.rules import vector
+    from yiwang.rules.lower import columns
+
+    day = as_of or profile.today()
+    pool = list(items) if items is not None else open_enterprise_items(day)
+    rules = []
+    ids: dict[int, str] = {}
+    for it in pool:
+        if it.published_version is None:
+            continue
+        r = rule_of(it.published_version)
+        rules.append(r)
+        ids[it.pk] = r.id
+    cols: dict[str, str] = {}
+    for r in rules:
+        cols.update(columns(r, day))
+    snap = factstore.current()
+    res = vector.sweep(rules, snap.fact_arrays(cols), day, amounts=amounts)
+    return ItemSweep(day, res, ids)
 
 
 def _street_names(streets: Iterable[str]) -> dict[str, str]:

@@ -331,3 +331,26 @@ class PolicyPreference(models.Model):
 
     def __str__(self) -> str:
         return f"{self.organisation_id}: push={self.push}"
+
+
+class FactChange(models.Model):
+    """One change that may alter an organisation's facts, written by database triggers on the
+    fact, organisation, place, grid and division tables (migration 0002): the change log the
+    in-memory fact columns (``factstore``) are kept fresh by. ``organisation_id`` is empty
+    when everything must be re-read (a community code changed, a table was truncated);
+    ``txid`` is the writing transaction on PostgreSQL (commits can land out of ``seq`` order
+    there); ``tok`` tells a reused ``seq`` apart (SQLite reuses them after a rollback).
+    See docs/adr/0018-policy-fact-columns.md."""
+
+    seq = models.BigAutoField(primary_key=True)
+    organisation_id = models.BigIntegerField(null=True)
+    txid = models.BigIntegerField(null=True, db_index=True)
+    tok = models.BigIntegerField(default=0)
+    created_at = models.DateTimeField()
+
+    class Meta:
+        verbose_name = _("enterprise fact change")
+        verbose_name_plural = _("enterprise fact changes")
+
+    def __str__(self) -> str:
+        return f"{self.seq}:{self.organisation_id}"

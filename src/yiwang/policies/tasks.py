@@ -26,3 +26,12 @@ def send_policy_notice(delivery_id: int) -> dict[str, int]:
 
     with HUEY.lock_task(f"policy-delivery-{delivery_id}", ttl=600):
         return send_notice(delivery_id)
+
+
+@db_periodic_task(crontab(minute="20", hour="16"))  # type: ignore[untyped-decorator]
+def prune_fact_changes() -> int:
+    """Trim the fact change log (ADR 0018) to a week; a process whose snapshot is older
+    rebuilds its fact columns."""
+    from yiwang.policies.factstore import prune
+
+    return prune()
