@@ -50,9 +50,9 @@ def _workers() -> int | None:
 
 
 def _batch_size() -> int:
-    """``YIWANG_BENCH_IMPORT_BATCH`` (rows per transaction); default: the import's own."""
+    """``YIWANG_BENCH_IMPORT_BATCH`` (rows per transaction); default (0): the import's own."""
     raw = os.environ.get("YIWANG_BENCH_IMPORT_BATCH", "")
-    return int(raw) if raw else 5000
+    return int(raw) if raw else 0
 
 
 def _peak_rss_mb() -> float:
@@ -115,7 +115,7 @@ def write_residents(path: Path, n: int, *, seed: int = 20) -> int:
 
 
 def _one(path: Path, report: Path) -> dict[str, Any]:
-    from yiwang.registry.importing import jobs
+    from yiwang.registry.importing import jobs, runner
 
     job = jobs.do_create_import_job(
         actor=None, entity_type="person", file_name=path.name, file_path=str(path)
@@ -144,7 +144,7 @@ def _one(path: Path, report: Path) -> dict[str, Any]:
     return {
         "rows": result.rows,
         "workers": jobs.default_workers() if workers is None else workers,
-        "batch_size": _batch_size(),
+        "batch_size": _batch_size() or runner.PEOPLE_BATCH,
         "seconds": round(seconds, 3),
         "rows_per_s": round(result.rows / seconds, 1),
         "cpu_seconds": round(cpu, 3),

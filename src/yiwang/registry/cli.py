@@ -80,7 +80,12 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         help="where to write the report CSV (default $YIWANG_DATA_DIR/imports/<job>-report.csv)",
     )
     p.add_argument("--user", default="", help="import as this user (a data or system admin)")
-    p.add_argument("--batch-size", type=int, default=5000, help="rows per transaction")
+    p.add_argument(
+        "--batch-size",
+        type=int,
+        default=0,
+        help="rows per transaction (default 20000 for people, 5000 for the other types)",
+    )
     p.add_argument(
         "--workers",
         type=int,
@@ -168,7 +173,7 @@ def cmd_import(args: argparse.Namespace, *, setup: bool = True) -> int:
     try:
         result = jobs.do_run_import_job(
             job_id=job.pk,
-            batch_size=max(args.batch_size, 1),
+            batch_size=max(args.batch_size, 0),
             on_progress=bar,
             report_path=args.report or None,
             workers=args.workers,

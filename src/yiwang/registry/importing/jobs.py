@@ -158,7 +158,7 @@ def _is_upload(path: str) -> bool:
 def do_run_import_job(
     *,
     job_id: int,
-    batch_size: int = 5000,
+    batch_size: int = 0,
     on_progress: Any = None,
     report_path: str | Path | None = None,
     workers: int | None = None,

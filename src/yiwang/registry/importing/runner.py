@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
+import functools
 import json
 import logging
 import multiprocessing
@@ -35,8 +36,8 @@ from yiwang.accounts.roles import Cap
 from yiwang.grid.coords import to_wgs84
 from yiwang.grid.selectors import grid_ids_for, grid_index
 from yiwang.registry.history import HISTORY_FIELDS
+from yiwang.registry.importing import people, writing
 from yiwang.registry.importing import workers as workers_mod
-from yiwang.registry.importing import writing
 from yiwang.registry.importing.handlers import HANDLERS, Handler, Item
 from yiwang.registry.importing.reading import open_source
 from yiwang.registry.importing.schema import SCHEMAS, match_header
@@ -290,7 +291,11 @@ class Importer:
     # --- stage 3: existing rows -------------------------------------------------------------
     def existing(self, items: Sequence[Item]) -> dict[str, dict[str, Any]]:
         key = self.handler.key_attname
-        keys = [it.values[key] for it in items if not it.errors]
+        return self.existing_keys([it.values[key] for it in items if not it.errors])
+
+    def existing_keys(self, keys: list[Any]) -> dict[str, dict[str, Any]]:
+        """The stored rows with these natural-key values: key -> compared columns."""
+        key = self.handler.key_attname
         cols = ["pk", key, *self.handler.compare, *LOCATION]
         out: dict[str, dict[str, Any]] = {}
         if not keys:
@@ -514,6 +519,15 @@ class Importer:
 #: costs about a second.
 PARALLEL_MIN_ROWS = 20_000
 
+#: Rows per transaction when the caller does not say: people (the compact path) and the rest.
+#: Larger transactions cost SQLite less (a page of the blind-index B-trees is written to the
+#: WAL once per transaction however many rows went into it).
+PEOPLE_BATCH = 20_000
+BATCH = 5_000
+
+#: Rows a worker cleans at a time (people): small enough to fill the pipeline quickly.
+WORKER_ROWS = 5_000
+
 
 def default_workers() -> int:
     """Worker processes for cleaning and encryption: one per CPU beyond the importing
@@ -531,7 +545,7 @@ def run(
     dry_run: bool = False,
     report_path: str | Path | None = None,
     report_updated: bool = True,
-    batch_size: int = 5000,
+    batch_size: int = 0,
     source: str = "import",
     on_progress: Callable[[Progress], None] | None = None,
     workers: int = 0,
@@ -539,9 +553,10 @@ def run(
     """Import ``path`` as ``entity_type``; raises ``FileError``/``HeaderError`` when the file
     cannot be read at all, and otherwise reports every row (see ``ImportResult``).
 
-    ``workers`` > 0 cleans and encrypts in that many worker processes (entity types whose
-    cleaning needs no database, i.e. people) while this process writes batch after batch
-    in file order; 0 does everything here.
+    ``batch_size``: rows per transaction (0: ``PEOPLE_BATCH`` for people, ``BATCH`` for the
+    other types). ``workers`` > 0 cleans and encrypts in that many worker processes (entity
+    types whose cleaning needs no database, i.e. people) while this process writes batch
+    after batch in file order; 0 does everything here.
     """
     if entity_type not in SCHEMAS:
         raise ValueError(f"unknown entity type {entity_type!r}")
@@ -572,23 +587,62 @@ def run(
                 elapsed = time.perf_counter() - t0
                 on_progress(Progress(result.rows, src.estimated_rows, dict(result.counts), elapsed))
 
+        # People (the million-row case) take the compact path of ``people``.
+        fast = people.Writer(imp) if people.applies(imp.handler) else None
+        one_batch = functools.partial(_people_batch, fast) if fast else _one_batch
         if workers > 0 and imp.handler.parallel_safe and src.estimated_rows >= PARALLEL_MIN_ROWS:
             pool = ProcessPoolExecutor(
                 max_workers=workers,
                 mp_context=multiprocessing.get_context("spawn"),
                 initializer=workers_mod.init,
-                initargs=(entity_type, sorted(present), translation.get_language() or ""),
+                initargs=(
+                    entity_type,
+                    sorted(present),
+                    translation.get_language() or "",
+                    fast is not None,
+                ),
             )
         try:
-            pending: deque[tuple[list[tuple[int, list[str]]], Future[list[tuple[Any, ...]]]]] = (
-                deque()
-            )
+            pending: deque[tuple[list[tuple[int, list[str]]], Future[Any]]] = deque()
+            # People: workers take chunks of at most WORKER_ROWS rows (the pipeline fills
+            # quickly), and chunks are gathered into transactions of ``batch_size`` rows.
+            acc_rows: list[tuple[int, list[str]]] = []
+            acc_good: list[tuple[Any, ...]] = []
+            acc_refused: list[tuple[Any, ...]] = []
+
+            def flush() -> None:
+                if acc_rows:
+                    one_batch(
+                        imp,
+                        acc_rows.copy(),
+                        hm.index,
+                        report,
+                        result,
+                        (acc_good, acc_refused),  # type: ignore[arg-type]
+                    )
+                    acc_rows.clear()
+                    acc_good[:] = []
+                    acc_refused[:] = []
+                    progress()
+
+            def gather(rows: list[tuple[int, list[str]]], prepared: Any) -> None:
+                nonlocal acc_good, acc_refused
+                if prepared is None:
+                    prep = people.preparer(imp.handler, hm.index)  # type: ignore[arg-type]
+                    prepared = prep.prepare(rows)
+                acc_rows.extend(rows)
+                acc_good = acc_good + prepared[0] if acc_good else prepared[0]
+                acc_refused = acc_refused + prepared[1] if acc_refused else prepared[1]
+                if len(acc_rows) >= size:
+                    flush()
 
             def finish_one() -> None:
                 nonlocal pool
                 rows, fut = pending.popleft()
                 try:
-                    prepared: list[Item] | None = _items(fut.result())
+                    prepared: Any = fut.result()
+                    if not fast:
+                        prepared = _items(prepared)
                 except Exception as exc:
                     # A worker died or could not start (BrokenProcessPool, a cancelled
                     # future, …): clean this batch, and the rest, in this process.
@@ -597,14 +651,22 @@ def run(
                         pool.shutdown(wait=False, cancel_futures=True)
                         pool = None
                     prepared = None
-                _one_batch(imp, rows, hm.index, report, result, prepared)
+                if fast:
+                    gather(rows, prepared)
+                    return
+                one_batch(imp, rows, hm.index, report, result, prepared)
                 progress()
 
-            for batch in _batches(src.rows, batch_size):
+            size = batch_size or (PEOPLE_BATCH if fast else BATCH)
+            chunk = min(size, WORKER_ROWS) if fast and pool is not None else size
+            for batch in _batches(src.rows, chunk):
                 if pool is None:
                     while pending:
                         finish_one()
-                    _one_batch(imp, batch, hm.index, report, result, None)
+                    if fast:
+                        gather(batch, None)
+                        continue
+                    one_batch(imp, batch, hm.index, report, result, None)
                     progress()
                     continue
                 pending.append((batch, pool.submit(workers_mod.work, batch, hm.index)))
@@ -612,6 +674,7 @@ def run(
                     finish_one()
             while pending:
                 finish_one()
+            flush()
             result.seconds = time.perf_counter() - t0
             report.totals(result)
         finally:
@@ -670,9 +733,10 @@ def _one_batch(
     report: ReportWriter,
     result: ImportResult,
     prepared: list[Item] | None,
+    attempts: tuple[int, ...] = (1, 2),
 ) -> None:
     items = imp.clean(rows, index) if prepared is None else imp.dedupe(prepared)
-    for attempt in (1, 2):
+    for attempt in attempts:
         try:
             with transaction.atomic():
                 imp.process(items)
@@ -708,3 +772,83 @@ def _fail(imp: Importer, items: list[Item], exc: Exception, result: ImportResult
         it.status = "refused"
         if imp.batch_codes.get(it.key, {}).get("pk") == it.pk:
             imp.batch_codes.pop(it.key, None)
+
+
+def _people_batch(
+    writer: people.Writer,
+    imp: Importer,
+    rows: list[tuple[int, list[str]]],
+    index: dict[str, int],
+    report: ReportWriter,
+    result: ImportResult,
+    prepared: tuple[list[tuple[Any, ...]], list[tuple[Any, ...]]] | None,
+) -> None:
+    """``_one_batch`` for people on the compact path (``people``): the same dedupe, the same
+    transaction per batch, the same retry; a batch with changed rows, and the retry, go
+    through the general path."""
+    if prepared is None:
+        prepared = people.preparer(imp.handler, index).prepare(rows)  # type: ignore[arg-type]
+    good = list(map(people.Row._make, prepared[0]))
+    refused_tuples = prepared[1]
+    refused = [Item(*t) for t in refused_tuples]
+    # Duplicates of a key seen earlier in the file, as Importer.dedupe.
+    seen = imp.seen
+    fresh: list[people.Row] = []
+    key_field = imp.handler.schema.key
+    for r in good:
+        first = seen.get(r.key)
+        if first is None:
+            seen[r.key] = r.row
+            fresh.append(r)
+        else:
+            it = Item(r.row, r.key, r.shown_key)
+            it.refuse(
+                key_field,
+                _("Duplicate of row %(row)d (same %(field)s).")
+                % {"row": first, "field": writer.key_header},
+            )
+            refused.append(it)
+    if len(refused) != len(refused_tuples):
+        refused.sort(key=lambda it: it.row)
+    now: Any = timezone.now()
+    if connection.vendor == "sqlite":  # adapted once, not by sqlite3 per row
+        now = connection.ops.adapt_datetimefield_value(now)
+    items: list[Item] | None = None
+    try:
+        with transaction.atomic():
+            done = writer.batch(fresh, refused, now)
+            if done is None:  # an existing row changed: the general path takes the batch
+                items = sorted(
+                    [people.to_item(r, writer.shown) for r in fresh] + refused,
+                    key=lambda it: it.row,
+                )
+                imp.process(items)
+                imp.write(items)
+    except IntegrityError as exc:
+        # Someone else wrote one of these keys meanwhile: clean and look again, once.
+        log.warning("import batch at row %s: %s; retrying", rows[0][0], exc)
+        for r in fresh:
+            if seen.get(r.key) == r.row:
+                del seen[r.key]
+        imp.lookup = True
+        _one_batch(imp, rows, index, report, result, None, attempts=(2,))
+        return
+    except DatabaseError as exc:
+        items = sorted(
+            [people.to_item(r, writer.shown) for r in fresh] + refused, key=lambda it: it.row
+        )
+        _fail(imp, items, exc, result)
+        done = None
+    if done is not None:
+        accepted, unchanged, out = done
+        result.counts["accepted"] += accepted
+        result.counts["unchanged"] += unchanged
+        result.counts["refused"] += len(out)
+        result.rows += accepted + unchanged + len(out)
+        report.items(out)
+        return
+    assert items is not None
+    for it in items:
+        result.counts[it.status] += 1
+    result.rows += len(items)
+    report.items(items)

@@ -13,7 +13,7 @@ from typing import Any
 _STATE: dict[str, Any] = {}
 
 
-def init(entity_type: str, present: list[str], language: str) -> None:
+def init(entity_type: str, present: list[str], language: str, compact: bool = False) -> None:
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "yiwang.config.settings")
     import django
 
@@ -27,10 +27,17 @@ def init(entity_type: str, present: list[str], language: str) -> None:
     handler = HANDLERS[entity_type]()
     handler.prepare(set(present))
     _STATE["handler"] = handler
+    _STATE["compact"] = compact
 
 
-def work(rows: list[tuple[int, list[str]]], index: dict[str, int]) -> list[tuple[Any, ...]]:
-    """Clean, convert and encrypt a batch; items go back as tuples (``Item(*t)`` rebuilds)."""
+def work(rows: list[tuple[int, list[str]]], index: dict[str, int]) -> Any:
+    """Clean, convert and encrypt a batch; items go back as tuples (``Item(*t)`` rebuilds),
+    or, for people on the compact path (``compact``), as ``people.Preparer.prepare`` gives
+    them."""
+    if _STATE.get("compact"):
+        from yiwang.registry.importing import people
+
+        return people.preparer(_STATE["handler"], index).prepare(rows)
     from yiwang.registry.importing.runner import prepare_rows
 
     return [it.as_tuple() for it in prepare_rows(_STATE["handler"], rows, index, seal=True)]
