@@ -835,8 +835,9 @@ def do_exchange(
 ) -> dict[str, Any]:
     """Answer one exchange message with the granted fields (masked as granted), or refuse.
 
-    The decision and the row read happen first; then, in one short transaction, the call is
-    counted against the quota, and one ``ExchangeLog`` row and one audit record are written —
+    The decision and the row read happen first; then the call is counted against the quota
+    (one conditional UPDATE, committed on its own so the grant's row is locked only for it),
+    and in one short transaction one ``ExchangeLog`` row and one audit record are written —
     also for a refusal, which is raised after they are committed.
     """
     fields = [str(f) for f in (fields or [])]
@@ -862,12 +863,15 @@ def do_exchange(
         grant, payload = _decide(caller, ds, grants, subject, fields, purpose, case_ref)
     except Refused as exc:
         refusal = exc
+    if refusal is None and grant is not None:
+        # Counted in its own statement (committed at once), so concurrent calls on one grant
+        # do not queue behind each other's log and audit writes while its row is locked. A
+        # call counted but then not logged (a crash in between) errs on the safe side.
+        try:
+            _count_call(grant)
+        except Refused as exc:
+            refusal = exc
     with transaction.atomic():
-        if refusal is None and grant is not None:
-            try:
-                _count_call(grant)
-            except Refused as exc:
-                refusal = exc
         if refusal is None and not payload["records"]:
             refusal = Refused(
                 _("No record for this subject."), result=ExchangeResult.NOT_FOUND, status=404
