@@ -18,8 +18,9 @@ TYPES_HELP = "person | place | thing | organisation (also: people, places, thing
 class ProgressBar:
     """A one-line progress bar for a terminal (plain periodic lines when not a terminal)."""
 
-    def __init__(self, stream: TextIO = sys.stderr, width: int = 30) -> None:
-        self.stream = stream
+    def __init__(self, stream: TextIO | None = None, width: int = 30) -> None:
+        # sys.stderr looked up now, not at import (a test harness may have swapped it since)
+        self.stream = stream if stream is not None else sys.stderr
         self.width = width
         self.tty = stream.isatty()
         self.last = 0.0
