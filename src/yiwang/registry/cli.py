@@ -22,7 +22,7 @@ class ProgressBar:
         # sys.stderr looked up now, not at import (a test harness may have swapped it since)
         self.stream = stream if stream is not None else sys.stderr
         self.width = width
-        self.tty = stream.isatty()
+        self.tty = self.stream.isatty()
         self.last = 0.0
         self.shown_done = -1
 
