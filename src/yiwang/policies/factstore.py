@@ -57,6 +57,7 @@ EPOCH = dt.date(1970, 1, 1)
 CHUNK = 5000
 FACT_BATCH = 200_000  # organisations per fact read of a full build
 REBUILD_SHARE = 0.2  # a delta touching more than this share of the table → rebuild
+SAVE_AFTER = 0.02  # re-save the snapshot file once deltas re-read this share of the table
 NAN = float("nan")
 
 I64 = npt.NDArray[np.int64]
@@ -77,6 +78,9 @@ class Snapshot:
     street: Categorical  # the registry's street (community code[:9]), for counts by street
     section: Categorical  # the registry's industry section (industry_code[:1])
     known: dict[str, Any] = field(default_factory=dict)  # "known" bitsets, per column
+    # the registry's own industry code (whatever the industry fact says), for listings
+    # filtered by an industry prefix
+    industry_code: Categorical | None = None
 
     @property
     def n(self) -> int:
@@ -127,6 +131,8 @@ class Snapshot:
 
     def nbytes(self) -> int:
         total = self.ids.nbytes + self.street.codes.nbytes + self.section.codes.nbytes
+        if self.industry_code is not None:
+            total += self.industry_code.codes.nbytes
         total += sum(a.nbytes for a in self.numeric.values())
         total += sum(c.codes.nbytes for c in self.categorical.values())
         return int(total)
@@ -472,7 +478,8 @@ def build(reg: Any, facts: Any) -> Snapshot:
     community = reg.get_column("community").fill_null("")
     street = _categorical(community.str.slice(0, 9))
     section = _categorical(reg.get_column("industry").fill_null("").str.slice(0, 1))
-    return Snapshot(ids, numeric, categorical, street, section)
+    industry_code = _categorical(reg.get_column("industry").fill_null(""))
+    return Snapshot(ids, numeric, categorical, street, section, industry_code=industry_code)
 
 
 # ---------------------------------------------------------------- merging a delta
@@ -571,6 +578,7 @@ def merge(old: Snapshot, mini: Snapshot, reread: I64) -> Snapshot:
         categorical("", old.street, mini.street),
         categorical("", old.section, mini.section),
         known,
+        industry_code=categorical("", old.industry_code, mini.industry_code),
     )
 
 
@@ -610,6 +618,9 @@ class FactStore:
         self.snapshot: Snapshot | None = None
         self.position = Position()
         self.stats = Stats()
+        self.persist = True  # load from / save to the snapshot file (``snapshotfile``)
+        self.since_save = 0  # organisations re-read by deltas since the file was written
+        self.saved: dict[str, Any] = {}  # the last save or load: seconds, bytes, directory
 
     @property
     def connection(self) -> Any:
@@ -744,22 +755,90 @@ class FactStore:
             total = time.perf_counter() - t0
             parts["columns_build"] = total - parts["registry_read"] - parts["facts_read"]
             self.stats.parts = {k: round(v, 3) for k, v in parts.items()}
+            self.save()
             return snap
+
+    # -- the snapshot file ------------------------------------------------------------
+
+    def _persisting(self) -> bool:
+        from yiwang.policies import snapshotfile
+
+        return self.persist and snapshotfile.enabled()
+
+    def save(self) -> bool:
+        """Write the current snapshot to the data directory for new processes. Only data
+        read outside a transaction is written (so nothing that may still roll back); a
+        failure is logged, never raised. Returns whether a file was written."""
+        from yiwang.policies import snapshotfile
+
+        with self.lock:
+            snap = self.snapshot
+            if snap is None or not self._persisting() or self.connection.in_atomic_block:
+                return False
+            t0 = time.perf_counter()
+            try:
+                path = snapshotfile.save(snap, self.position, self.connection)
+            except Exception:
+                log.warning("could not save the fact columns snapshot", exc_info=True)
+                return False
+            if path is None:
+                return False
+            self.since_save = 0
+            size = sum(p.stat().st_size for p in path.iterdir())
+            self.saved = {
+                "kind": "save",
+                "seconds": round(time.perf_counter() - t0, 3),
+                "bytes": size,
+                "dir": str(path),
+            }
+            return True
+
+    def _load(self) -> bool:
+        """Take the saved snapshot if there is a usable one (then the caller applies the
+        change log since its position)."""
+        from yiwang.policies import snapshotfile
+
+        if not self._persisting():
+            return False
+        t0 = time.perf_counter()
+        try:
+            snap, pos, info = snapshotfile.load(self.connection)
+        except snapshotfile.Refused as e:
+            self.stats.reason = f"first use; snapshot file not used: {e}"
+            log.info("fact columns snapshot not used on %s: %s", self.alias, e)
+            return False
+        except Exception as e:  # never let a bad file stop matching: build instead
+            self.stats.reason = f"first use; snapshot file unreadable: {type(e).__name__}"
+            log.warning("fact columns snapshot unreadable on %s", self.alias, exc_info=True)
+            return False
+        self.snapshot, self.position, self.since_save = snap, pos, 0
+        self.saved = {
+            "kind": "load",
+            "seconds": round(time.perf_counter() - t0, 3),
+            "bytes": info["bytes"],
+            "dir": info["dir"],
+        }
+        return True
 
     def current(self) -> Snapshot:
         """The fact table as the database holds it now (refreshed as needed)."""
         with self.lock:
+            loaded = False
             if self.snapshot is None:
                 self.stats.reason = "first use"
-                return self.rebuild()
+                loaded = self._load()
+                if not loaded:
+                    return self.rebuild()
             t0 = time.perf_counter()
             kind, pos, orgs = self._changes()
+            assert self.snapshot is not None
             if kind.startswith("rebuild"):
                 self.stats.reason = kind.partition(": ")[2]
                 return self.rebuild()
             if kind == "fresh":
                 self.position = pos
-                self.stats.kind, self.stats.seconds = "fresh", time.perf_counter() - t0
+                self.stats.kind = "load" if loaded else "fresh"
+                self.stats.seconds = time.perf_counter() - t0
                 self.stats.changes = self.stats.organisations = 0
                 return self.snapshot
             if len(orgs) > REBUILD_SHARE * max(self.snapshot.n, 1) and len(orgs) > CHUNK:
@@ -771,7 +850,7 @@ class FactStore:
             self.snapshot = merge(self.snapshot, mini, np.asarray(ids, dtype=np.int64))
             self.position = pos
             self.stats = Stats(
-                "delta",
+                "load+delta" if loaded else "delta",
                 "",
                 time.perf_counter() - t0,
                 len(orgs),
@@ -779,6 +858,9 @@ class FactStore:
                 self.stats.rebuilds,
                 self.stats.deltas + 1,
             )
+            self.since_save += len(orgs)
+            if self.since_save > SAVE_AFTER * max(self.snapshot.n, 1):
+                self.save()  # so the next new process has less to apply
             return self.snapshot
 
 
