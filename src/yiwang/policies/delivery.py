@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from decimal import Decimal
 from typing import Any
 
@@ -55,14 +55,19 @@ def _amount(a: float | None) -> Decimal | None:
 def _evaluations(
     version: PolicyItemVersion, orgs: Sequence[Organisation | profile.OrgRow], as_of: dt.date
 ) -> list[Any]:
-    """Per-entity evaluations (for the stored explanation of bulk matches)."""
+    """Per-entity evaluations from the organisations' rows (the reference the bulk path is
+    tested against, and the bench's "before")."""
     rule = matching.rule_of(version)
     raws = profile.bulk_raw_facts(list(orgs), as_of=None)
     return [evaluate_many([rule], r, as_of, trace=False)[0] for r in raws]
 
 
 def _match_row(
-    item: PolicyItem, version: PolicyItemVersion, org_id: int, ev: Any, now: dt.datetime
+    item: PolicyItem,
+    version: PolicyItemVersion,
+    org_id: int,
+    ev: Any,
+    now: dt.datetime,
 ) -> PolicyMatch:
     return PolicyMatch(
         item=item,
@@ -77,8 +82,71 @@ def _match_row(
     )
 
 
+def match_rows_per_entity(
+    item: PolicyItem, version: PolicyItemVersion, ids: Sequence[int], day: dt.date
+) -> list[PolicyMatch]:
+    """The stored rows as the per-entity evaluator gives them from the organisations' rows,
+    chunk by chunk (the path before the fact columns; kept as the reference)."""
+    now = timezone.now()
+    rows: list[PolicyMatch] = []
+    for start in range(0, len(ids), CHUNK):
+        chunk = profile.org_rows(Organisation.objects.filter(pk__in=ids[start : start + CHUNK]))
+        for o, ev in zip(chunk, _evaluations(version, chunk, day), strict=True):
+            if ev.verdict != "fail":
+                rows.append(_match_row(item, version, o.pk, ev, now))
+    return rows
+
+
+def match_rows(
+    item: PolicyItem,
+    version: PolicyItemVersion,
+    ids: Sequence[int],
+    day: dt.date,
+    *,
+    snapshot: Any = None,
+    now: dt.datetime | None = None,
+) -> Iterator[list[PolicyMatch]]:
+    """The stored rows of the given enterprises, ``CHUNK`` at a time, from the fact columns
+    (``matching.explain_many``: the per-entity evaluator once per distinct combination of
+    atom values, no organisation or fact rows read)."""
+    rule = matching.rule_of(version)
+    ex = matching.explain_many(rule, ids, as_of=day, snapshot=snapshot)
+    now = now or timezone.now()
+    by_group: dict[int, tuple[Any, list[dict[str, Any]], list[dict[str, Any]]]] = {}
+    for start in range(0, len(ex.ids), CHUNK):
+        rows: list[PolicyMatch] = []
+        for i in range(start, min(start + CHUNK, len(ex.ids))):
+            ev = ex.evaluations[i]
+            if ev.verdict == "fail":  # pragma: no cover - the two engines agree (tested)
+                log.error("bulk and per-entity verdicts differ for %s / %s", item.code, ex.ids[i])
+                continue
+            parts = by_group.get(id(ev))
+            if parts is None:
+                missing = [
+                    {"id": u["id"], "facts": u["facts"], "reason": u["reason"]} for u in ev.unknown
+                ]
+                failed = [{"id": f["id"], "fact": f.get("fact")} for f in ev.failed]
+                parts = by_group[id(ev)] = (ev, missing, failed)
+            rows.append(
+                PolicyMatch(
+                    item=item,
+                    version=version,
+                    organisation_id=ex.ids[i],
+                    verdict=ev.verdict,
+                    score=ev.score,
+                    amount=_amount(ex.amounts[i]),
+                    missing=parts[1],
+                    failed=parts[2],
+                    evaluated_at=now,
+                )
+            )
+        yield rows
+
+
 def match_item(item: PolicyItem, *, as_of: dt.date | None = None) -> dict[str, int]:
     """Bulk-match a published item over all enterprises and store the result."""
+    from yiwang.policies import factstore
+
     day = as_of or profile.today()
     version = item.published_version
     if (
@@ -89,20 +157,13 @@ def match_item(item: PolicyItem, *, as_of: dt.date | None = None) -> dict[str, i
     ):
         removed, _n = PolicyMatch.objects.filter(item=item).delete()
         return {"pass": 0, "unknown": 0, "removed": removed}
-    summary = matching.for_item(item, as_of=day)
+    snap = factstore.current()  # one table for the counts and the rows
+    summary = matching.for_item(item, as_of=day, snapshot=snap)
     ids = summary.pass_ids + summary.unknown_ids
-    now = timezone.now()
-    rows: list[PolicyMatch] = []
-    for start in range(0, len(ids), CHUNK):
-        chunk = profile.org_rows(Organisation.objects.filter(pk__in=ids[start : start + CHUNK]))
-        for o, ev in zip(chunk, _evaluations(version, chunk, day), strict=True):
-            if ev.verdict != "fail":  # the two engines agree; a mismatch would be a bug
-                rows.append(_match_row(item, version, o.pk, ev, now))
-            else:  # pragma: no cover - guarded by the agreement test
-                log.error("bulk and per-entity verdicts differ for %s / %s", item.code, o.pk)
     with transaction.atomic():
         PolicyMatch.objects.filter(item=item).delete()
-        PolicyMatch.objects.bulk_create(rows, batch_size=1000)
+        for rows in match_rows(item, version, ids, day, snapshot=snap):
+            PolicyMatch.objects.bulk_create(rows, batch_size=1000)
         audit.record(
             "policies.matched",
             obj=item,

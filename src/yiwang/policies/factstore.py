@@ -108,7 +108,9 @@ class Snapshot:
 
     def positions(self, org_ids: Iterable[int]) -> tuple[I64, I64]:
         """(positions, ids) of the given organisations that are in the table."""
-        want = np.asarray(list(org_ids), dtype=np.int64)
+        want = np.asarray(
+            org_ids if isinstance(org_ids, np.ndarray) else list(org_ids), dtype=np.int64
+        )
         pos = np.searchsorted(self.ids, want)
         ok = pos < self.n
         ok[ok] = self.ids[pos[ok]] == want[ok]

@@ -362,13 +362,16 @@ def sweep_rule(
     as_of: dt.date | None = None,
     orgs: Sequence[Organisation | profile.OrgRow] | None = None,
     item_id: int | None = None,
+    within: Iterable[int] | None = None,
+    snapshot: Any = None,
 ) -> ItemMatchSummary:
     """Evaluate one rule over many organisations at once: the given ones (their facts read
     row by row), or every enterprise in business (the fact columns of ``factstore``, brought
-    up to date with the database first)."""
+    up to date with the database first) — or those of them whose ids are in ``within`` (a
+    staff user's territory). ``snapshot``: these fact columns instead of the current ones."""
     day = as_of or profile.today()
     if orgs is None:
-        return _sweep_store(rule, day, item_id)
+        return _sweep_store(rule, day, item_id, snapshot, within)
     pool: list[Any] = list(orgs)
     if not pool:
         return ItemMatchSummary(
@@ -452,24 +455,42 @@ def _tally(cat: Any, mask: Any) -> dict[str, int]:
     return {("" if k == 0 else cat.categories[k - 1]): int(c) for k, c in enumerate(counts) if c}
 
 
-def _sweep_store(rule: Rule, day: dt.date, item_id: int | None) -> ItemMatchSummary:
-    """``sweep_rule`` over every enterprise in business, from the fact columns."""
+def _sweep_store(
+    rule: Rule,
+    day: dt.date,
+    item_id: int | None,
+    snap: Any = None,
+    within: Iterable[int] | None = None,
+) -> ItemMatchSummary:
+    """``sweep_rule`` over every enterprise in business (or those in ``within``), from the
+    fact columns."""
     import numpy as np
 
     from yiwang.policies import factstore
     from yiwang.rules import vector
     from yiwang.rules.lower import columns
 
-    snap = factstore.current()
-    if not snap.n:
+    snap = snap if snap is not None else factstore.current()
+    scope = None
+    if within is not None:
+        pos, _ids = snap.positions(within)
+        scope = np.zeros(snap.n, dtype=np.bool_)
+        scope[pos] = True
+    total = snap.n if scope is None else int(scope.sum())
+    if not total:
         return ItemMatchSummary(
             item_id, day, 0, {"pass": 0, "unknown": 0, "fail": 0}, [], [], [], []
         )
     fa = snap.fact_arrays(columns(rule, day))
     res = vector.sweep([rule], fa, day, amounts=True)
-    counts = res.counts()[rule.id]
     passed = fa.unpack(res.passed[rule.id])
     unknown = ~(passed | fa.unpack(res.failed[rule.id]))
+    if scope is None:
+        counts = res.counts()[rule.id]
+    else:
+        passed, unknown = passed & scope, unknown & scope
+        p, u = int(passed.sum()), int(unknown.sum())
+        counts = {"pass": p, "unknown": u, "fail": total - p - u}
     pass_ids = snap.ids[passed].tolist()
     unknown_ids = snap.ids[unknown].tolist()
     amounts: dict[int, float] = {}
@@ -488,8 +509,108 @@ def _sweep_store(rule: Rule, day: dt.date, item_id: int | None) -> ItemMatchSumm
     shown = [*pass_ids[:SAMPLE], *unknown_ids[:SAMPLE]]
     names = dict(Organisation.objects.filter(pk__in=shown).values_list("pk", "name"))
     return _summary(
-        item_id, day, snap.n, counts, streets, industries, pass_ids, unknown_ids, amounts, names
+        item_id, day, total, counts, streets, industries, pass_ids, unknown_ids, amounts, names
     )
+
+
+# ---------------------------------------------------------------- explanations in bulk
+
+
+@dataclass
+class Explained:
+    """One rule's per-entity evaluations for chosen enterprises, from the fact columns.
+
+    ``evaluations[i]`` is the per-entity evaluator's result (``rules.evaluate``) for
+    ``ids[i]``; enterprises whose atoms all have the same values share one evaluation (every
+    part of it but the failed atoms' actual values and the amount follows from the atom
+    values), and ``amounts[i]`` is the entity's own amount from the sweep engine."""
+
+    ids: list[int]
+    evaluations: list[Evaluation]
+    amounts: list[float | None]
+    groups: int  # distinct atom value combinations (= per-entity evaluations run)
+
+
+def column_facts(snap: Any, pos: int, cols: Iterable[str]) -> dict[str, Any]:
+    """One enterprise's facts from the columns, typed as ``Catalog.normalize`` types them
+    (numbers float, dates ``date``, booleans ``bool``, codes ``str``); missing ones left
+    out."""
+    from yiwang.policies.factstore import EPOCH
+    from yiwang.rules.catalog import key_of_column
+
+    cat = profile.catalog()
+    out: dict[str, Any] = {}
+    for col in cols:
+        key = key_of_column(col)
+        spec = cat.facts.get(key.partition("@")[0])
+        if spec is None:
+            continue
+        if col in snap.numeric:
+            x = float(snap.numeric[col][pos])
+            if x != x:
+                continue
+            if spec.type == "date":
+                out[key] = EPOCH + dt.timedelta(days=int(x))
+            elif spec.type == "boolean":
+                out[key] = x != 0.0
+            else:
+                out[key] = x
+        elif col in snap.categorical:
+            c = snap.categorical[col]
+            k = int(c.codes[pos])
+            if k >= 0:
+                out[key] = c.categories[k]
+    return out
+
+
+def explain_many(
+    rule: Rule,
+    org_ids: Iterable[int],
+    *,
+    as_of: dt.date | None = None,
+    snapshot: Any = None,
+) -> Explained:
+    """Per-entity evaluations of ``rule`` for the given enterprises (those in business; any
+    other id is left out) without reading their rows: every atom is evaluated over the fact
+    columns by the sweep engine, the enterprises are grouped by their atoms' values, and the
+    per-entity evaluator runs once per group on a member's facts taken from the columns."""
+    import numpy as np
+
+    from yiwang.policies import factstore
+    from yiwang.rules import evaluate, vector
+    from yiwang.rules.lower import columns
+
+    day = as_of or profile.today()
+    snap = snapshot if snapshot is not None else factstore.current()
+    pos, ids = snap.positions(org_ids)
+    if not pos.size:
+        return Explained([], [], [], 0)
+    cols = columns(rule, day)
+    fa = snap.fact_arrays(cols)
+    sw = vector.Sweep(fa, day)
+    # each atom's value per chosen entity: 0 unknown, 1 true, 2 false
+    atoms = list(rule.atoms.values())
+    values = np.zeros((pos.size, len(atoms)), dtype=np.int8)
+    for j, a in enumerate(atoms):
+        t, f = sw.node(rule, a)
+        values[:, j] = fa.unpack(t)[pos].astype(np.int8) + 2 * fa.unpack(f)[pos]
+    if len(atoms) <= 39:  # one int64 per entity: the atom values as base-3 digits
+        digits = np.power(3, np.arange(len(atoms), dtype=np.int64))
+        keys: Any = values.astype(np.int64) @ digits
+        _uniq, first, inverse = np.unique(keys, return_index=True, return_inverse=True)
+    else:
+        _uniq, first, inverse = np.unique(values, axis=0, return_index=True, return_inverse=True)
+    inverse = np.asarray(inverse).reshape(-1)
+    evs = [
+        evaluate(rule, column_facts(fa, int(pos[i]), cols), day, normalized=True, trace=False)
+        for i in first.tolist()
+    ]
+    amounts: list[float | None] = [None] * pos.size
+    amount = sw.amount(rule)
+    if amount is not None:
+        got = amount[pos]
+        amounts = [None if x != x else x for x in got.tolist()]
+    return Explained(ids.tolist(), [evs[g] for g in inverse.tolist()], amounts, len(evs))
 
 
 @dataclass
@@ -554,12 +675,17 @@ def for_item(
     as_of: dt.date | None = None,
     version: PolicyItemVersion | None = None,
     orgs: Sequence[Organisation | profile.OrgRow] | None = None,
+    within: Iterable[int] | None = None,
+    snapshot: Any = None,
 ) -> ItemMatchSummary:
-    """The item's (published, or the given) rule over all enterprises in bulk."""
+    """The item's (published, or the given) rule over all enterprises in bulk (or over
+    those whose ids are in ``within``)."""
     v = version or item.published_version or item.current_version
     if v is None:
         raise ValueError("the item has no rule")
-    return sweep_rule(rule_of(v), as_of=as_of, orgs=orgs, item_id=item.pk)
+    return sweep_rule(
+        rule_of(v), as_of=as_of, orgs=orgs, item_id=item.pk, within=within, snapshot=snapshot
+    )
 
 
 def preview(rule: Mapping[str, Any], *, as_of: dt.date | None = None) -> ItemMatchSummary:
