@@ -8,6 +8,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
+import numpy as np
 from django.http import HttpRequest
 from django.utils import translation
 from django.utils.translation import gettext as _
@@ -19,7 +20,7 @@ from yiwang.accounts.models import Department
 from yiwang.accounts.roles import Cap
 from yiwang.core.api import AUTH, ErrorOut, PageNumber
 from yiwang.core.errors import Forbidden, NotFound, ValidationFailed
-from yiwang.policies import actions, matching, profile, selectors
+from yiwang.policies import actions, factstore, matching, selectors
 from yiwang.policies.models import (
     ItemStatus,
     PolicyDelivery,
@@ -58,6 +59,7 @@ from yiwang.policies.schemas import (
     SummaryOut,
     VersionOut,
 )
+from yiwang.registry.models import Organisation
 from yiwang.rules import RuleError
 from yiwang.rules.errors import FactError
 
@@ -455,38 +457,53 @@ def item_matches(
     item = selectors.editable_item(user, item_id, Cap.POLICY_MATCHES)
     if page < 1 or not 1 <= page_size <= 500:
         raise ValidationFailed(fields={"page_size": ["must be between 1 and 500"]})
-    orgs = profile.org_rows(
-        matching.enterprises().filter(pk__in=selectors.staff_organisations(user))
-    )
-    summary = matching.for_item(item, orgs=orgs)
+    # the fact columns (no organisation or fact rows read), limited to the territory
+    snap = factstore.current()
+    scope = matching.enterprises().filter(pk__in=selectors.staff_organisations(user))
+    within = np.fromiter(scope.values_list("pk", flat=True).iterator(20000), dtype=np.int64)
+    summary = matching.for_item(item, within=within, snapshot=snap)
     ids = [(i, "pass") for i in summary.pass_ids] if verdict != "unknown" else []
     if verdict != "pass":
         ids += [(i, "unknown") for i in summary.unknown_ids]
-    by_id = {o.pk: o for o in orgs}
-    rows = []
-    for oid, v in ids:
-        o = by_id[oid]
-        if street and profile.registry_values(o).get("registered_street") != street:
-            continue
-        if industry and not (o.industry_code or "").startswith(industry):
-            continue
-        rows.append(
-            {
-                "organisation_id": oid,
-                "name": o.name,
-                "credit_code": o.credit_code,
-                "verdict": v,
-                "amount": summary.amounts.get(oid),
-            }
-        )
+    listed = np.fromiter((i for i, _v in ids), dtype=np.int64, count=len(ids))
+    pos, _found = snap.positions(listed)
+    keep = np.ones(listed.size, dtype=np.bool_)
+    if street:
+        keep &= _codes_where(snap.street, pos, lambda c: c == street)
+    if industry and snap.industry_code is not None:
+        keep &= _codes_where(snap.industry_code, pos, lambda c: c.startswith(industry))
+    kept = np.flatnonzero(keep)
     start = (page - 1) * page_size
+    shown = [ids[k] for k in kept[start : start + page_size].tolist()]
+    orgs = {
+        pk: (name, cc)
+        for pk, name, cc in Organisation.objects.filter(pk__in=[i for i, _v in shown]).values_list(
+            "pk", "name", "credit_code"
+        )
+    }
+    rows = [
+        {
+            "organisation_id": oid,
+            "name": orgs.get(oid, ("", ""))[0],
+            "credit_code": orgs.get(oid, ("", ""))[1],
+            "verdict": v,
+            "amount": summary.amounts.get(oid),
+        }
+        for oid, v in shown
+    ]
     return {
         "summary": summary.to_dict(),
-        "items": rows[start : start + page_size],
-        "count": len(rows),
+        "items": rows,
+        "count": int(kept.size),
         "page": page,
         "page_size": page_size,
     }
+
+
+def _codes_where(cat: Any, pos: Any, test: Any) -> Any:
+    """Whether the entities at ``pos`` have a category that passes ``test``."""
+    wanted = [k for k, c in enumerate(cat.categories) if test(c)]
+    return np.isin(cat.codes[pos], np.asarray(wanted, dtype=np.int32))
 
 
 @router.post(

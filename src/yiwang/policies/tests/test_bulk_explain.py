@@ -194,3 +194,71 @@ def test_match_item_stores_what_the_per_entity_path_stored(gw):
             None if w[2] is None else float(round(w[2], 2))
         ), oid
     assert len(orgs) > len(ids)  # some did not match
+
+
+def _reference_listing(user: Any, item: Any, verdict: str, street: str, industry: str) -> Any:
+    """The listing as the API built it before: the territory's rows, their facts row by row."""
+    from yiwang.policies import selectors
+
+    orgs = profile.org_rows(
+        matching.enterprises().filter(pk__in=selectors.staff_organisations(user))
+    )
+    summary = matching.for_item(item, orgs=orgs)
+    ids = [(i, "pass") for i in summary.pass_ids] if verdict != "unknown" else []
+    if verdict != "pass":
+        ids += [(i, "unknown") for i in summary.unknown_ids]
+    by_id = {o.pk: o for o in orgs}
+    rows = []
+    for oid, v in ids:
+        o = by_id[oid]
+        if street and profile.registry_values(o).get("registered_street") != street:
+            continue
+        if industry and not (o.industry_code or "").startswith(industry):
+            continue
+        rows.append((oid, o.name, o.credit_code, v, summary.amounts.get(oid)))
+    return summary, rows
+
+
+@pytest.mark.parametrize(
+    ("verdict", "street", "industry"),
+    [("", "", ""), ("pass", "", "C"), ("unknown", "330106001", ""), ("", "330106001", "C39")],
+)
+def test_the_item_listing_is_the_same_from_the_columns(gw, client, verdict, street, industry):
+    import json
+
+    _population(gw, n=50, seed=3)
+    keep = ("sme", "revenue", "innovation")
+    loose = dict(RULE)
+    loose["when"] = {"all": [a for a in RULE["when"]["all"] if a["id"] in keep]}
+    item = f.published_item(gw, rule=matching.normalise_rule(loose, "y"))
+    user = gw.users["dept_staff_a"]
+    client.force_login(user)
+    summary, want = _reference_listing(user, item, verdict, street, industry)
+    got: list[Any] = []
+    page = 1
+    while True:
+        r = client.get(
+            f"/api/v1/policies/items/{item.pk}/matches",
+            {
+                "verdict": verdict,
+                "street": street,
+                "industry": industry,
+                "page": page,
+                "page_size": 7,
+            },
+        )
+        assert r.status_code == 200, r.content
+        data = r.json()
+        assert data["count"] == len(want)
+        got += [
+            (x["organisation_id"], x["name"], x["credit_code"], x["verdict"], x["amount"])
+            for x in data["items"]
+        ]
+        if page * 7 >= data["count"]:
+            break
+        page += 1
+    # the same enterprises, verdicts and amounts (the order within a verdict is by id now)
+    order = {"pass": 0, "unknown": 1}
+    assert got == sorted(want, key=lambda r: (order[r[3]], r[0]))
+    assert json.loads(json.dumps(summary.to_dict(), default=str)) == data["summary"]
+    assert 0 < summary.total < 50  # the other district's enterprises are not in the territory
