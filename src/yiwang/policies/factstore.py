@@ -58,6 +58,7 @@ CHUNK = 5000
 FACT_BATCH = 200_000  # organisations per fact read of a full build
 REBUILD_SHARE = 0.2  # a delta touching more than this share of the table → rebuild
 SAVE_AFTER = 0.02  # re-save the snapshot file once deltas re-read this share of the table
+SAVE_MIN = 1000  # (and at least this many organisations)
 NAN = float("nan")
 
 I64 = npt.NDArray[np.int64]
@@ -622,7 +623,8 @@ class FactStore:
         self.stats = Stats()
         self.persist = True  # load from / save to the snapshot file (``snapshotfile``)
         self.since_save = 0  # organisations re-read by deltas since the file was written
-        self.saved: dict[str, Any] = {}  # the last save or load: seconds, bytes, directory
+        self.saved: dict[str, Any] = {}  # the last save: seconds, bytes, directory
+        self.loaded: dict[str, Any] = {}  # the load this store started from, if any
 
     @property
     def connection(self) -> Any:
@@ -788,7 +790,6 @@ class FactStore:
             self.since_save = 0
             size = sum(p.stat().st_size for p in path.iterdir())
             self.saved = {
-                "kind": "save",
                 "seconds": round(time.perf_counter() - t0, 3),
                 "bytes": size,
                 "dir": str(path),
@@ -814,8 +815,7 @@ class FactStore:
             log.warning("fact columns snapshot unreadable on %s", self.alias, exc_info=True)
             return False
         self.snapshot, self.position, self.since_save = snap, pos, 0
-        self.saved = {
-            "kind": "load",
+        self.loaded = {
             "seconds": round(time.perf_counter() - t0, 3),
             "bytes": info["bytes"],
             "dir": info["dir"],
@@ -861,7 +861,7 @@ class FactStore:
                 self.stats.deltas + 1,
             )
             self.since_save += len(orgs)
-            if self.since_save > SAVE_AFTER * max(self.snapshot.n, 1):
+            if self.since_save > max(SAVE_AFTER * self.snapshot.n, SAVE_MIN):
                 self.save()  # so the next new process has less to apply
             return self.snapshot
 
