@@ -272,7 +272,7 @@ if REDIS_URL:
     }
 else:
     HUEY = {
-        "huey_class": "huey.SqliteHuey",
+        "huey_class": "yiwang.core.queue.SqliteHuey",
         "name": "yiwang",
         "filename": str(DATA_DIR / "huey.sqlite3"),
         "immediate": False,

@@ -11,7 +11,7 @@ from yiwang.config.settings import DATA_DIR
 
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]  # speed only; tests only
 HUEY = {
-    "huey_class": "huey.SqliteHuey",
+    "huey_class": "yiwang.core.queue.SqliteHuey",
     "name": "yiwang-test",
     "filename": str(DATA_DIR / "huey-test.sqlite3"),
     "immediate": True,

@@ -25,6 +25,29 @@ def test_sqlite_storage_enqueue_dequeue_execute(tmp_path):
     assert _roundtrip(huey) == 5
 
 
+def test_embedded_queue_runs_wal_with_normal_sync(tmp_path):
+    """The settings' embedded queue: WAL and synchronous=NORMAL like our own SQLite database
+    (no fsync per enqueue), and it still enqueues, dequeues and runs jobs."""
+    from yiwang.core.queue import SqliteHuey as EmbeddedHuey
+
+    huey = EmbeddedHuey("yiwang-test", filename=str(tmp_path / "q.sqlite3"))
+    conn = huey.storage.conn
+    assert conn.execute("pragma journal_mode").fetchone()[0] == "wal"
+    assert conn.execute("pragma synchronous").fetchone()[0] == 1
+    assert _roundtrip(huey) == 5
+    # an explicit fsync setting wins
+    strict = EmbeddedHuey("yiwang-test2", filename=str(tmp_path / "q2.sqlite3"), fsync=True)
+    assert strict.storage.conn.execute("pragma synchronous").fetchone()[0] == 2
+
+
+def test_settings_use_the_embedded_queue_without_redis():
+    from yiwang.config import settings as product  # the product module, not the test one
+
+    if product.REDIS_URL:
+        pytest.skip("REDIS_URL is set: the product settings use Redis")
+    assert product.HUEY["huey_class"] == "yiwang.core.queue.SqliteHuey"
+
+
 def test_redis_storage_when_available():
     import redis
 
