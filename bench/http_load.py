@@ -5,6 +5,11 @@
 - :class:`Load` and :func:`run_rounds`: endpoints alternating in rounds (so load from
   anything else on the machine falls on all alike), each round ``C`` client threads with
   their own keep-alive connection and headers, sending ``per_client`` POSTs back to back;
+- :func:`run_open_phase` and :func:`run_open_rates`: open-loop load, requests arriving at a
+  fixed average rate (a seeded Poisson process) whatever the answers' speed, latency counted
+  from each request's scheduled time — the latency a service shows below saturation, which
+  closed-loop clients sending back to back cannot show (there, latency ≈ clients /
+  throughput by Little's law);
 - :func:`summary`: requests, failures, statuses, throughput and latency percentiles over a
   list of rounds;
 - :func:`measure`: all of it against a started server (ready, warm-up, rounds, stop).
@@ -187,6 +192,111 @@ def run_phase(port: int, path: str, load: Load, per_client: int) -> dict[str, An
     return {"wall_s": wall, "latencies": flat, "failures": sum(failures), "statuses": statuses}
 
 
+def run_open_phase(
+    port: int, path: str, load: Load, rate: float, requests: int, seed: int = 1
+) -> dict[str, Any]:
+    """Open-loop load: ``requests`` POSTs to ``path`` arriving at ``rate`` per second on
+    average (exponential gaps, a Poisson process, seeded), spread over the
+    ``len(load.headers)`` clients and their keep-alive connections, whatever the answers'
+    speed. Each request's latency counts from the moment it was *scheduled*, not sent, so a
+    client held up by a slow answer does not hide the wait of the requests behind it
+    (no coordinated omission). Same result shape as :func:`run_phase`, plus the offered
+    rate and the largest lag between a request's schedule and its sending."""
+    import random
+
+    rng = random.Random(seed)
+    clients = len(load.headers)
+    t = 0.0
+    schedule: list[list[float]] = [[] for _ in range(clients)]
+    for i in range(requests):
+        t += rng.expovariate(rate)
+        schedule[i % clients].append(t)
+    latencies: list[list[float]] = [[] for _ in range(clients)]
+    lags: list[float] = [0.0 for _ in range(clients)]
+    failures = [0 for _ in range(clients)]
+    statuses: dict[int, int] = {}
+    lock = threading.Lock()
+    start = threading.Barrier(clients + 1)
+    origin: list[float] = []
+
+    def client(k: int) -> None:
+        conn = http.client.HTTPConnection(HOST, port, timeout=load.timeout)
+        start.wait()
+        t0 = origin[0]
+        for j, due in enumerate(schedule[k]):
+            body = load.bodies[(k * len(schedule[k]) + j) % len(load.bodies)]
+            wait = t0 + due - time.perf_counter()
+            if wait > 0:
+                time.sleep(wait)
+            else:
+                lags[k] = max(lags[k], -wait)
+            try:
+                conn.request("POST", path, body=body, headers=load.headers[k])
+                resp = conn.getresponse()
+                resp.read()
+                status = resp.status
+            except (OSError, http.client.HTTPException):
+                conn.close()
+                conn = http.client.HTTPConnection(HOST, port, timeout=load.timeout)
+                status = 0
+            latencies[k].append(time.perf_counter() - (t0 + due))
+            if status != load.ok_status:
+                failures[k] += 1
+            with lock:
+                statuses[status] = statuses.get(status, 0) + 1
+        conn.close()
+
+    threads = [threading.Thread(target=client, args=(k,), daemon=True) for k in range(clients)]
+    for th in threads:
+        th.start()
+    origin.append(time.perf_counter() + 0.05)
+    start.wait()
+    for th in threads:
+        th.join()
+    wall = time.perf_counter() - origin[0]
+    flat = [x for lat in latencies for x in lat]
+    return {
+        "wall_s": wall,
+        "latencies": flat,
+        "failures": sum(failures),
+        "statuses": statuses,
+        "offered_rps": rate,
+        "max_send_lag_ms": round(max(lags) * 1000, 1),
+    }
+
+
+def run_open_rates(
+    port: int, load: Load, rates: Sequence[float], requests: int
+) -> dict[str, list[dict[str, Any]]]:
+    """:func:`run_open_phase` at each rate in turn, each path at that rate before the next
+    rate (so outside load falls on all alike); each path's phases, one per rate."""
+    phases: dict[str, list[dict[str, Any]]] = {path: [] for path in load.paths}
+    for rate in rates:
+        for path in load.paths:
+            phase = run_open_phase(port, path, load, rate, requests)
+            phases[path].append(phase)
+            lat = sorted(phase["latencies"])
+            p99 = lat[min(len(lat) - 1, int(0.99 * len(lat)))] * 1000 if lat else 0.0
+            log(
+                f"open loop {rate:.0f}/s {path}: p99 {p99:.0f} ms, "
+                f"{phase['failures']} failed, send lag ≤ {phase['max_send_lag_ms']} ms"
+            )
+    return phases
+
+
+def open_summary(
+    phase: dict[str, Any], percentiles: Sequence[int] = (50, 90, 99)
+) -> dict[str, Any]:
+    """:func:`summary` of one open-loop phase, with its offered rate and sending lag."""
+    out = summary([phase], percentiles)
+    out.pop("per_round_rps", None)
+    return {
+        "offered_rps": round(float(phase["offered_rps"]), 1),
+        **out,
+        "max_send_lag_ms": phase["max_send_lag_ms"],
+    }
+
+
 def warm_up(port: int, load: Load, per_client: int = 2) -> None:
     """A few requests per client to every path, so every worker has its imports,
     connections and caches before anything is timed."""
@@ -242,19 +352,34 @@ def measure(
     load: Load,
     after_warm_up: Callable[[], T],
     percentiles: Sequence[int] = (50, 99),
+    open_loop: Callable[[dict[str, dict[str, Any]]], Sequence[float]] | None = None,
+    open_requests: int = 0,
 ) -> tuple[T, dict[str, dict[str, Any]]]:
     """The whole load run against a started ``server``: wait until it answers, warm up every
     path in every worker, call ``after_warm_up`` (e.g. to count rows before the timed
     rounds), run :func:`run_rounds`, and stop the server whatever happens. Returns what
-    ``after_warm_up`` returned and each path's :func:`summary`."""
+    ``after_warm_up`` returned and each path's :func:`summary`.
+
+    With ``open_loop``, after the closed-loop rounds: ``open_loop(summaries)`` names the
+    arrival rates (e.g. shares of the throughput just measured) and every path gets
+    ``open_requests`` requests at each rate (:func:`run_open_rates`); each path's summary
+    then has ``open_loop``, a list of :func:`open_summary` results, one per rate."""
     try:
         server.wait_ready()
         warm_up(server.port, load)
         mark = after_warm_up()
         phases = run_rounds(server.port, load)
+        results = {path: summary(phases[path], percentiles) for path in load.paths}
+        if open_loop is not None and open_requests > 0:
+            rates = [r for r in open_loop(results) if r > 0]
+            opened = run_open_rates(server.port, load, rates, open_requests)
+            for path in load.paths:
+                results[path]["open_loop"] = [
+                    open_summary(ph, (*percentiles,)) for ph in opened[path]
+                ]
     finally:
         server.stop()
-    return mark, {path: summary(phases[path], percentiles) for path in load.paths}
+    return mark, results
 
 
 def ratio(part: dict[str, Any], whole: dict[str, Any]) -> float | None:

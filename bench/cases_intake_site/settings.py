@@ -1,12 +1,9 @@
 """The product settings, with the bench URLs (the product's plus the floor endpoint).
 
-One change besides the URLs: on PostgreSQL the product keeps connections for 60 s
-(``conn_max_age=60``). Under uvicorn every request runs in a thread of its own, so persistent
-connections are never reused and pile up until the server refuses more (50 clients exhausted
-``max_connections`` = 100 here); Django's documentation says to disable them under ASGI. The
-bench therefore opens one connection per request (``CONN_MAX_AGE = 0``) for both endpoints, or,
-with ``YIWANG_BENCH_DB_POOL=N`` and ``psycopg_pool`` installed, a pool of at most N connections
-per server process (Django ≥ 5.1).
+On PostgreSQL the product already holds its connections in a psycopg pool per process
+(``YIWANG_DB_POOL_MAX``, default 20; under uvicorn every request runs in a thread of its own,
+so per-thread persistent connections would pile up until the server refuses more). The bench
+keeps that, and ``YIWANG_BENCH_DB_POOL=N`` sets the pool's size for the run.
 """
 
 import os
