@@ -7,7 +7,11 @@ write), and M published items of 4–8 atoms (M = 1,000 from 100,000 enterprises
 ``YIWANG_BENCH_POLICY_ITEMS`` overrides). Timed, through the product path
 (``factstore`` columns kept fresh from the database; docs/adr/0018-policy-fact-columns.md):
 
-- ``cold_build``: the fact columns built from the database by a process that has none;
+- ``cold_build``: the fact columns built from the database by a process that has none (and
+  no snapshot file); ``snapshot_save``: writing them to the data directory (the size on
+  disk too); ``cold_start_with_snapshot``: a process with no columns that finds the file —
+  memory-mapped load, checksums, then the change log since the file (nothing changed; and
+  again after the 1,000 changes below); the first ``for_item`` over the mapped columns;
 - ``freshness_check``: ``factstore.current()`` when nothing changed (p50);
 - ``for_item``: one new item over all N enterprises (``matching.for_item``: freshness check,
   rule compile, sweep, counts by street and industry, match ids, amounts), p50 over items;
@@ -15,7 +19,12 @@ write), and M published items of 4–8 atoms (M = 1,000 from 100,000 enterprises
 - ``refresh_after_changes``: 1,000 stored facts changed by SQL, then the delta refresh; and one
   fact set through ``actions.set_facts`` followed by ``for_item``;
 - ``for_enterprise``: one enterprise against all M items with explanations (p50 / p95);
-- ``match_item`` (N ≤ 50,000 only): ``for_item`` plus storing the PolicyMatch rows;
+- ``match_item``: storing the PolicyMatch rows of an item matched by a large share of the
+  N enterprises (about half), with explanations from the fact columns
+  (``delivery.match_rows``) — seconds, rows, and the peak RSS above the RSS before the call
+  (sampled every 5 ms); "before": the same rows from the per-entity path over the
+  organisations' rows (``delivery.match_rows_per_entity``, the code before the columns),
+  for the first ``YIWANG_BENCH_BEFORE_LIMIT`` matched ids (default all; 0 skips it);
 - peak RSS of the process (seeding streams its rows, so the peak is the matching's).
 
 The pure engine figures (1,000,000 × 1,000 in memory) are in the ``rules`` benchmark.
@@ -261,6 +270,76 @@ def _rss_mb() -> float:
     return round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
 
 
+def _rss_now_mb() -> float:
+    with open("/proc/self/statm") as fh:
+        return int(fh.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 2**20
+
+
+class _PeakRss:
+    """The highest RSS seen while the block runs, above the RSS at its start (sampled)."""
+
+    def __enter__(self) -> _PeakRss:
+        import threading
+
+        self.start = self.peak = _rss_now_mb()
+        self._stop = threading.Event()
+
+        def sample() -> None:
+            while not self._stop.wait(0.005):
+                self.peak = max(self.peak, _rss_now_mb())
+
+        self._thread = threading.Thread(target=sample, daemon=True)
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join()
+        self.peak = max(self.peak, _rss_now_mb())
+
+    @property
+    def above_mb(self) -> float:
+        return round(self.peak - self.start, 1)
+
+
+BROAD_RULE: dict[str, Any] = {
+    "when": {
+        "all": [
+            {"id": "sme", "expr": 'company_size <= "medium"'},
+            {"id": "staff", "expr": "employees >= 150人"},
+            {"id": "credit", "expr": 'tax_credit_level >= "C"'},
+        ]
+    },
+    "amount": {
+        "unit": "万元",
+        "label": {"zh": "补助", "en": "subsidy"},
+        "formula": {"mul": [{"fact": "revenue@FY-1"}, {"const": 0.01}]},
+    },
+}
+
+
+def _broad_item(template: Any) -> Any:
+    """A published item matched (pass or unknown) by about half of the enterprises."""
+    from yiwang.policies.matching import normalise_rule
+    from yiwang.policies.models import PolicyItem, PolicyItemVersion
+
+    item = PolicyItem.objects.create(
+        document=template.document,
+        code="bench-broad",
+        title="普惠项目",
+        benefit_type="subsidy",
+        department=template.department,
+        status=template.status,
+        closes_on=template.closes_on,
+    )
+    v = PolicyItemVersion.objects.create(
+        item=item, number=1, rule=normalise_rule(BROAD_RULE, item.code), status="published"
+    )
+    item.published_version = v
+    item.save(update_fields=["published_version"])
+    return item
+
+
 def _p50(xs: list[float]) -> float:
     return round(statistics.median(xs), 4)
 
@@ -273,7 +352,7 @@ def _p50(xs: list[float]) -> float:
 def run(args: Any) -> Result:
     from django.db import connection
 
-    from yiwang.policies import actions, delivery, factstore, matching
+    from yiwang.policies import actions, factstore, matching
     from yiwang.policies.models import EnterpriseFact
     from yiwang.registry.models import Organisation
 
@@ -285,18 +364,40 @@ def run(args: Any) -> Result:
     rss_seeded = _rss_mb()
     log(f"{n:,} enterprises, {m} items in {fill_s:.1f} s")
 
+    from yiwang.policies import snapshotfile
+
+    factstore.reset()
+    assert snapshotfile.enabled()
+    t0 = time.perf_counter()
+    snap = factstore.current()  # builds, then saves the file
+    build_and_save_s = time.perf_counter() - t0
+    st = factstore.store()
+    cold_s = st.stats.seconds
+    cold_parts = dict(st.stats.parts)
+    saved = dict(st.saved)
+    log(
+        f"cold build {cold_s:.2f} s ({snap.n:,} rows, {len(snap.columns)} columns); "
+        f"snapshot saved in {saved.get('seconds')} s, {saved.get('bytes', 0) / 1e6:.1f} MB"
+    )
+    # a new process: no columns in memory, the file on disk
+    del snap
     factstore.reset()
     t0 = time.perf_counter()
     snap = factstore.current()
-    cold_s = time.perf_counter() - t0
-    cold_parts = dict(factstore.store().stats.parts)
-    log(f"cold build {cold_s:.2f} s ({snap.n:,} rows, {len(snap.columns)} columns)")
+    warm_s = time.perf_counter() - t0
+    loaded = dict(factstore.store().loaded)
+    assert loaded, factstore.store().stats.reason
+    log(f"cold start with the snapshot {warm_s:.3f} s (load {loaded['seconds']} s)")
 
     checks = []
     for _ in range(20):
         t0 = time.perf_counter()
         factstore.current()
         checks.append(time.perf_counter() - t0)
+
+    t0 = time.perf_counter()
+    matching.for_item(items[-1])
+    first_after_load_s = time.perf_counter() - t0
 
     times = []
     for item in items[: max(args.repeat, 5)]:
@@ -325,6 +426,12 @@ def run(args: Any) -> Result:
     factstore.current()
     delta_s = time.perf_counter() - t0
     delta_orgs = factstore.store().stats.organisations
+    # a new process after those changes: the file (older) plus the log since
+    factstore.reset()
+    t0 = time.perf_counter()
+    factstore.current()
+    warm_delta_s = time.perf_counter() - t0
+    warm_delta_kind = factstore.store().stats.kind
 
     # one fact through the action, seen by the next for_item
     org = Organisation.objects.order_by("pk").first()
@@ -341,6 +448,14 @@ def run(args: Any) -> Result:
         "fill_s": round(fill_s, 2),
         "cold_build_s": round(cold_s, 3),
         "cold_build_parts_s": cold_parts,
+        "cold_build_and_save_s": round(build_and_save_s, 3),
+        "snapshot_save_s": saved.get("seconds"),
+        "snapshot_bytes_mb": round(saved.get("bytes", 0) / 1e6, 1),
+        "cold_start_with_snapshot_s": round(warm_s, 3),
+        "snapshot_load_s": loaded.get("seconds"),
+        "cold_start_with_snapshot_after_1000_changes_s": round(warm_delta_s, 3),
+        "cold_start_with_snapshot_after_1000_changes_kind": warm_delta_kind,
+        "for_item_first_after_load_s": round(first_after_load_s, 4),
         "columns": len(snap.columns),
         "column_bytes_mb": round(snap.nbytes() / 1e6, 1),
         "freshness_check_p50_ms": round(_p50(checks) * 1000, 3),
@@ -366,11 +481,71 @@ def run(args: Any) -> Result:
     lat.sort()
     out["for_enterprise_p50_ms"] = round(statistics.median(lat), 1)
     out["for_enterprise_p95_ms"] = round(lat[int(len(lat) * 0.95) - 1], 1)
-    if n <= 50_000:
-        t0 = time.perf_counter()
-        stored = delivery.match_item(items[0])
-        out["match_item_s"] = round(time.perf_counter() - t0, 3)
-        out["match_item_stored"] = stored["pass"] + stored["unknown"]
+    out.update(_match_item(items[0]))
     out["peak_rss_mb"] = _rss_mb()
     out["database"] = connection.vendor
+    return out
+
+
+def _match_item(template: Any) -> dict[str, Any]:
+    """``delivery.match_item`` for an item matched by about half of the enterprises: the
+    rows from the fact columns (after) and from the organisations' rows (before)."""
+    import gc
+
+    from yiwang.policies import delivery, factstore, matching, profile
+    from yiwang.policies.models import PolicyMatch
+
+    item = _broad_item(template)
+    day = profile.today()
+    version = item.published_version
+    snap = factstore.current()
+    summary = matching.for_item(item, snapshot=snap)
+    ids = summary.pass_ids + summary.unknown_ids
+    out: dict[str, Any] = {"match_item_matched": len(ids), "match_item_share": len(ids) / snap.n}
+    gc.collect()
+    with _PeakRss() as mem:
+        t0 = time.perf_counter()
+        rows = 0
+        for chunk in delivery.match_rows(item, version, ids, day, snapshot=snap):
+            rows += len(chunk)
+        out["match_rows_columns_s"] = round(time.perf_counter() - t0, 3)
+    out["match_rows_columns_peak_rss_above_mb"] = mem.above_mb
+    ex = matching.explain_many(matching.rule_of(version), ids[:1], as_of=day, snapshot=snap)
+    del ex
+    gc.collect()
+    with _PeakRss() as mem:
+        t0 = time.perf_counter()
+        stored = delivery.match_item(item)
+        out["match_item_s"] = round(time.perf_counter() - t0, 3)
+    out["match_item_peak_rss_above_mb"] = mem.above_mb
+    out["match_item_stored"] = stored["pass"] + stored["unknown"]
+    assert PolicyMatch.objects.filter(item=item).count() == out["match_item_stored"] == rows
+    log(f"match_item {out['match_item_s']} s, {rows:,} rows")
+    limit = int(os.environ.get("YIWANG_BENCH_BEFORE_LIMIT", len(ids)))
+    if limit > 0:
+        some = ids[:limit]
+        gc.collect()
+        with _PeakRss() as mem:
+            t0 = time.perf_counter()
+            before = delivery.match_rows_per_entity(item, version, some, day)
+            out["before_match_rows_per_entity_s"] = round(time.perf_counter() - t0, 3)
+        out["before_match_rows_per_entity_ids"] = len(some)
+        out["before_match_rows_per_entity_peak_rss_above_mb"] = mem.above_mb
+        # the same rows (verdict, score, amount, explanations) as the columns gave
+        after = {
+            r.organisation_id: r
+            for chunk in delivery.match_rows(item, version, some, day, snapshot=snap)
+            for r in chunk
+        }
+        for r in before[:: max(1, len(before) // 20_000)]:
+            a = after[r.organisation_id]
+            assert (a.verdict, a.score, a.amount, a.missing, a.failed) == (
+                r.verdict,
+                r.score,
+                r.amount,
+                r.missing,
+                r.failed,
+            ), r.organisation_id
+        log(f"before: per-entity rows {out['before_match_rows_per_entity_s']} s")
+        del before, after
     return out
