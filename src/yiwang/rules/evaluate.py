@@ -5,7 +5,14 @@ unknown, never zero. ``all`` fails if any part fails, else is unknown if any par
 unknown; ``any`` passes if any part passes, else is unknown if any part is unknown; ``not``
 swaps pass and fail. Discretionary atoms are unknown (pending review) until a reviewer's
 decision is given. Bonus atoms are reported and may feed the amount; they never decide
-eligibility. This evaluator is the reference that the bulk forms are tested against.
+eligibility.
+
+Two forms of the same evaluator: :func:`evaluate_reference` walks the rule's tree (the
+reference, short and obviously right), and :func:`evaluate` / :func:`evaluate_many` run the
+rule compiled once per (rule, as-of date) into closures over fact keys, prepared tests and
+constants, with no tree walk or type dispatch per entity; atoms shared between rules are
+tested once per entity. Property tests hold the compiled form to the reference and the bulk
+forms (SQL, Polars, numpy) to the compiled one.
 """
 
 from __future__ import annotations
@@ -33,6 +40,7 @@ from yiwang.rules.model import (
     Rule,
     Tiers,
     elapsed,
+    formula_conds,
 )
 
 Truth = bool | None  # True pass, False fail, None unknown
@@ -155,9 +163,14 @@ class Bound:
             "as_of": as_of.isoformat(),
         }
         self.amount: FormulaFn | None = None
+        self.amount_unit = ""
+        self.amount_factor = 1.0
         if rule.amount is not None:
             self.amount = compile_formula(rule.amount.formula, as_of)
+            self.amount_unit = rule.amount.unit
+            self.amount_factor = rule.amount.factor
         self.scored = [ba for ba in self.atoms.values() if ba.atom.kind != "bonus"]
+        self.compiled = Compiled(self)
 
 
 def _atoms_in(n: Node) -> list[Atom]:
@@ -215,21 +228,45 @@ class Evaluation:
 
     def __init__(
         self,
-        run: _Run,
+        bound: Bound,
+        facts: Mapping[str, FactValue],
+        decisions: Mapping[str, bool] | None,
         verdict: Truth,
         score: float | None,
         amount: float | None,
         amount_missing: list[str],
+        *,
+        values: Sequence[Truth] = (),
+        run: _Run | None = None,
     ) -> None:
-        self._run = run
+        self._bound = bound
+        self._facts = facts
+        self._decisions = decisions
+        self._values = values  # atom values in the order of bound.compiled.order
+        if run is not None:
+            self.__dict__["_run"] = run
         self._verdict = verdict
-        self.rule_id = run.bound.rule.id
-        self.as_of = run.bound.as_of
+        self.rule_id = bound.rule.id
+        self.as_of = bound.as_of
         self.verdict = WORD[verdict]
         self.score = score
         self.amount = amount
-        self.amount_unit = run.bound.rule.amount.unit if run.bound.rule.amount else ""
+        self.amount_unit = bound.amount_unit
         self.amount_missing = amount_missing
+
+    @cached_property
+    def _run(self) -> _Run:
+        """The tree walk over the atom values already found: group values, polarity, moot
+        atoms (only built when an explanation is read)."""
+        bound = self._bound
+        run = _Run(
+            bound,
+            self._facts,
+            self._decisions,
+            dict(zip(bound.compiled.order, self._values, strict=True)),
+        )
+        run.walk()
+        return run
 
     @cached_property
     def _listed(self) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
@@ -310,19 +347,21 @@ class Evaluation:
 
 
 class _Run:
-    """One evaluation: atom values, their polarity in the tree, the trace."""
+    """One evaluation by the tree walk: atom values, group values, their polarity in the
+    tree, the trace. With ``preset`` the atoms' values are given (found by the compiled
+    form) and only the tree is walked."""
 
     def __init__(
         self,
         bound: Bound,
         facts: Mapping[str, FactValue],
         decisions: Mapping[str, bool] | None,
-        cache: dict[tuple[Any, ...], Truth] | None = None,
+        preset: Mapping[str, Truth] | None = None,
     ) -> None:
         self.bound = bound
         self.facts = facts
         self.decisions = decisions or {}
-        self.cache = cache
+        self.preset = preset
         self.values: dict[str, Truth] = {}
         self.named: dict[str, Truth] = {}
         self.groups: dict[int, Truth] = {}
@@ -331,21 +370,26 @@ class _Run:
 
     def atom(self, ba: BoundAtom) -> Truth:
         a = ba.atom
+        if self.preset is not None:
+            return self.preset[a.id]
         if a.kind == "discretionary":
             d = self.decisions.get(a.id)
             return None if d is None else bool(d)
         v = self.facts.get(ba.key)
         if v is None:
             return None
-        if self.cache is not None:
-            ck = (ba.key, a.fn, a.op, a.value)
-            hit = self.cache.get(ck, 2)
-            if hit != 2:
-                return hit  # type: ignore[return-value]
-            r: Truth = bool(ba.test(v))
-            self.cache[ck] = r
-            return r
         return bool(ba.test(v))
+
+    def walk(self) -> Truth:
+        """Every node's value (conditions and bonus) and, where the tree has alternatives
+        or negations, each atom's polarity and whether it is moot; returns the verdict."""
+        rule = self.bound.rule
+        out = self.node(rule.when)
+        for b in rule.bonus:
+            self.node(b)
+        if not self.bound.simple:
+            self.mark(rule.when)
+        return out
 
     def node(self, n: Node) -> Truth:
         if isinstance(n, Atom):
@@ -579,6 +623,49 @@ def formula_value(
     return compile_formula(f, as_of)(facts, conds, missing)
 
 
+def evaluate_reference(
+    rule: Rule,
+    facts: Mapping[str, Any],
+    as_of: dt.date,
+    decisions: Mapping[str, bool] | None = None,
+    *,
+    normalized: bool = False,
+    trace: bool = True,
+) -> Evaluation:
+    """:func:`evaluate` by walking the rule's tree: the reference the compiled form is
+    tested against (same results, slower)."""
+    nf: Mapping[str, FactValue] = facts if normalized else rule.catalog.normalize(facts, as_of)
+    bound = Bound(rule, as_of)
+    run = _Run(bound, nf, decisions)
+    verdict = run.walk()
+    satisfied = run.values if bound.simple else run.satisfied
+    hard = len(bound.hard_ids)
+    ok = 0
+    for aid in bound.hard_ids:
+        if satisfied.get(aid) is True or aid in run.moot:
+            ok += 1
+    amount = None
+    amount_missing: list[str] = []
+    if bound.amount is not None:
+        base = bound.amount(nf, run.named, amount_missing)
+        amount = None if base is None else base / bound.amount_factor
+        if len(amount_missing) > 1:
+            amount_missing = sorted(set(amount_missing))
+    e = Evaluation(
+        bound,
+        nf,
+        decisions,
+        verdict,
+        (ok / hard) if hard else None,
+        amount,
+        amount_missing,
+        run=run,
+    )
+    if trace:
+        _ = e.trace, e._listed, e.bonus, e.decisive
+    return e
+
+
 def evaluate(
     rule: Rule,
     facts: Mapping[str, Any],
@@ -587,50 +674,23 @@ def evaluate(
     *,
     normalized: bool = False,
     trace: bool = True,
-    cache: dict[tuple[Any, ...], Truth] | None = None,
+    cache: dict[Any, Any] | None = None,
 ) -> Evaluation:
     """Evaluate ``rule`` for one entity's ``facts`` at ``as_of``.
 
     ``facts`` are raw (see :meth:`Catalog.normalize`) unless ``normalized``. ``decisions``
     maps discretionary atom ids to a reviewer's true/false. With ``trace`` the explanation
-    parts are built now; otherwise when first read.
+    parts are built now; otherwise when first read. ``cache`` (a dict, empty at first) may
+    be passed to the evaluations of one entity, so that an atom several rules share is
+    tested once; it keeps the atom values of the last facts mapping and as-of date it saw.
     """
     nf: Mapping[str, FactValue] = facts if normalized else rule.catalog.normalize(facts, as_of)
-    bound = bind(rule, as_of)
-    run = _Run(bound, nf, decisions, cache)
-    if bound.flat is not None:
-        verdict: Truth = True
-        values, atom = run.values, run.atom
-        for ba in bound.flat:
-            v = values[ba.atom.id] = atom(ba)
-            if v is not True and verdict is not False:
-                verdict = v
-        run.named.update(values)
-        run.groups[id(rule.when)] = verdict
-        if rule.when.id:
-            run.named[rule.when.id] = verdict
-    else:
-        verdict = run.node(rule.when)
-    for b in rule.bonus:
-        run.node(b)
-    satisfied = run.values
-    if not bound.simple:
-        run.mark(rule.when)
-        satisfied = run.satisfied
-    hard = len(bound.hard_ids)
-    ok = 0
-    moot = run.moot
-    for aid in bound.hard_ids:
-        if satisfied.get(aid) is True or aid in moot:
-            ok += 1
-    amount = None
-    amount_missing: list[str] = []
-    if bound.amount is not None and rule.amount is not None:
-        base = bound.amount(nf, run.named, amount_missing)
-        amount = None if base is None else base / rule.amount.factor
-        if len(amount_missing) > 1:
-            amount_missing = sorted(set(amount_missing))
-    e = Evaluation(run, verdict, (ok / hard) if hard else None, amount, amount_missing)
+    atoms: AtomCache | None = None if cache is None else cache.get(AtomCache)
+    if atoms is None or atoms.facts is not nf or atoms.as_of != as_of:
+        atoms = AtomCache(nf, as_of)
+        if cache is not None:
+            cache[AtomCache] = atoms
+    e = bind(rule, as_of).compiled.evaluate(atoms, decisions)
     if trace:
         _ = e.trace, e._listed, e.bonus, e.decisive
     return e
@@ -643,8 +703,8 @@ def verdict(
     decisions: Mapping[str, bool] | None = None,
 ) -> Truth:
     """Only the verdict (True / False / None) for normalized facts: the fast path."""
-    run = _Run(bind(rule, as_of), facts, decisions)
-    return run.node(rule.when)
+    c = bind(rule, as_of).compiled
+    return c.verdict(c.values(AtomCache(facts, as_of), decisions))
 
 
 def amount_value(
@@ -656,14 +716,7 @@ def amount_value(
     """The amount in the rule's amount unit for normalized facts (None when unknown)."""
     if rule.amount is None:
         return None
-    run = _Run(bind(rule, as_of), facts, decisions)
-    run.node(rule.when)
-    for b in rule.bonus:
-        run.node(b)
-    bound = run.bound
-    assert bound.amount is not None
-    base = bound.amount(facts, run.named, [])
-    return None if base is None else base / rule.amount.factor
+    return bind(rule, as_of).compiled.evaluate(AtomCache(facts, as_of), decisions).amount
 
 
 def evaluate_many(
@@ -678,9 +731,328 @@ def evaluate_many(
     if not rules:
         return []
     nf = rules[0].catalog.normalize(facts, as_of, strict=False)
-    cache: dict[tuple[Any, ...], Truth] = {}
-    d = decisions or {}
-    return [
-        evaluate(r, nf, as_of, d.get(r.id), normalized=True, trace=trace, cache=cache)
-        for r in rules
-    ]
+    atoms = AtomCache(nf, as_of)
+    if decisions:
+        out = [bind(r, as_of).compiled.evaluate(atoms, decisions.get(r.id)) for r in rules]
+    else:
+        out = [bind(r, as_of).compiled.evaluate(atoms, None) for r in rules]
+    if trace:
+        for e in out:
+            _ = e.trace, e._listed, e.bonus, e.decisive
+    return out
+
+
+# ---------------------------------------------------------------- the compiled form
+
+
+class AtomTest:
+    """One test of one fact (key, function, operator, value) at one as-of date, shared by
+    every bound rule that has it, so that its value is found once per entity."""
+
+    __slots__ = ("key", "test")
+
+    def __init__(self, key: str, test: Callable[[Any], bool]) -> None:
+        self.key = key
+        self.test = test
+
+
+_TESTS: dict[tuple[Any, ...], AtomTest] = {}
+
+
+def _shared_test(as_of: dt.date, ba: BoundAtom) -> AtomTest:
+    a = ba.atom
+    k = (as_of, ba.key, a.fn, a.op, a.value)
+    t = _TESTS.get(k)
+    if t is None:
+        if len(_TESTS) > 200_000:  # only sharing is lost: each bound rule keeps its tests
+            _TESTS.clear()
+        t = _TESTS[k] = AtomTest(ba.key, ba.test)
+    return t
+
+
+class AtomCache(dict[AtomTest, Truth]):
+    """The values of the atoms tested so far for one entity's normalized facts at one as-of
+    date; an atom not yet tested is tested when first looked up."""
+
+    __slots__ = ("as_of", "facts")
+
+    def __init__(self, facts: Mapping[str, FactValue], as_of: dt.date) -> None:
+        super().__init__()
+        self.facts = facts
+        self.as_of = as_of
+
+    def __missing__(self, t: AtomTest) -> Truth:
+        x = self.facts.get(t.key)
+        v = self[t] = None if x is None else bool(t.test(x))
+        return v
+
+
+Values = Sequence[Truth]
+ValueFn = Callable[[Values], Truth]
+
+
+class Compiled:
+    """A bound rule as closures over the tuple of its atom values.
+
+    The fact atoms' values are looked up in one call (each shared test found once per
+    entity), the discretionary ones come from the decisions; the verdict, the score and the
+    amount are then computed from that tuple by closures built once from the tree, with the
+    atoms' positions, the polarity of each position and the constants fixed in advance.
+    """
+
+    def __init__(self, bound: Bound) -> None:
+        self.bound = bound
+        as_of = bound.as_of
+        tests: list[AtomTest] = []
+        self.reviewed: tuple[str, ...] = ()
+        order: list[str] = []
+        for ba in bound.atoms.values():
+            if ba.atom.kind != "discretionary":
+                tests.append(_shared_test(as_of, ba))
+                order.append(ba.atom.id)
+        self.reviewed = tuple(
+            ba.atom.id for ba in bound.atoms.values() if ba.atom.kind == "discretionary"
+        )
+        order.extend(self.reviewed)
+        self.order = order
+        self.lookup: Callable[[AtomCache], Values] = _lookup(tests)
+        index = {aid: i for i, aid in enumerate(order)}
+        rule = bound.rule
+        self.verdict: ValueFn = _compile_value(rule.when, index)
+        hard = [index[aid] for aid in bound.hard_ids]
+        self.hard = len(hard)
+        self.count_ok: Callable[[Values], int] = _compile_count(rule.when, index)
+        self.amount: FormulaFn | None = None
+        self.conds: list[tuple[str, ValueFn]] = []
+        self.amount_factor = bound.amount_factor
+        if rule.amount is not None:
+            self.amount = compile_formula_fast(rule.amount.formula, as_of)
+            for cond in dict.fromkeys(formula_conds(rule.amount.formula)):
+                self.conds.append((cond, _compile_value(rule.named[cond], index)))
+
+    def values(self, atoms: AtomCache, decisions: Mapping[str, bool] | None) -> Values:
+        vals = self.lookup(atoms)
+        if self.reviewed:
+            d = decisions or {}
+            vals = (*vals, *(None if d.get(i) is None else bool(d[i]) for i in self.reviewed))
+        return vals
+
+    def evaluate(self, atoms: AtomCache, decisions: Mapping[str, bool] | None) -> Evaluation:
+        vals = self.lookup(atoms)
+        if self.reviewed:
+            d = decisions or {}
+            vals = (*vals, *(None if d.get(i) is None else bool(d[i]) for i in self.reviewed))
+        hard = self.hard
+        score = self.count_ok(vals) / hard if hard else None
+        amount = None
+        missing: list[str] = []
+        if self.amount is not None:
+            conds = {c: f(vals) for c, f in self.conds} if self.conds else _NO_CONDS
+            base = self.amount(atoms.facts, conds, missing)
+            if base is not None:
+                amount = base / self.amount_factor
+            if len(missing) > 1:
+                missing = sorted(set(missing))
+        return Evaluation(
+            self.bound,
+            atoms.facts,
+            decisions,
+            self.verdict(vals),
+            score,
+            amount,
+            missing,
+            values=vals,
+        )
+
+
+_NO_CONDS: Mapping[str, Truth] = {}
+
+
+def _lookup(tests: list[AtomTest]) -> Callable[[AtomCache], Values]:
+    """The atom values in order, in one C call for the usual case of several atoms."""
+    if not tests:
+        return lambda atoms: ()
+    if len(tests) == 1:
+        t = tests[0]
+        return lambda atoms: (atoms[t],)
+    return operator.itemgetter(*tests)
+
+
+def _kleene(op: str) -> Callable[[Sequence[Truth]], Truth]:
+    if op == "all":
+
+        def all_of(t: Sequence[Truth]) -> Truth:
+            if False in t:
+                return False
+            return None if None in t else True
+
+        return all_of
+
+    def any_of(t: Sequence[Truth]) -> Truth:
+        if True in t:
+            return True
+        return None if None in t else False
+
+    return any_of
+
+
+def _compile_value(n: Node, index: Mapping[str, int]) -> ValueFn:
+    """The node's Kleene value as a function of the atom values."""
+    if isinstance(n, Atom):
+        return operator.itemgetter(index[n.id])
+    if isinstance(n, Not):
+        child = _compile_value(n.child, index)
+
+        def negation(vals: Values) -> Truth:
+            v = child(vals)
+            return None if v is None else not v
+
+        return negation
+    if len(n.children) == 1:
+        return _compile_value(n.children[0], index)
+    combine = _kleene(n.op)
+    atoms = [c for c in n.children if isinstance(c, Atom)]
+    if len(atoms) == len(n.children):
+        pick = operator.itemgetter(*[index[c.id] for c in atoms])
+        return lambda vals: combine(pick(vals))
+    kids = [_compile_value(c, index) for c in n.children]
+    return lambda vals: combine([k(vals) for k in kids])
+
+
+def _compile_count(root: Node, index: Mapping[str, int]) -> Callable[[Values], int]:
+    """How many hard atoms count as satisfied (as ``_Run.mark`` then the score in
+    :func:`evaluate_reference`): an atom is satisfied when its value, with the negations
+    above it applied, is true, or when it is moot (inside an alternative already met: an
+    ``any``, or an ``all`` under a negation).
+
+    Hard atoms outside any alternative are counted by position (those under an even number
+    of negations when true, the others when false); each outermost alternative counts all
+    its hard atoms when met, else its parts, in the same way, recursively.
+    """
+    met: list[int] = []  # positions satisfied when true
+    met_false: list[int] = []  # positions satisfied when false (negated)
+    alternatives: list[Callable[[Values], int]] = []
+
+    def collect(n: Node, negated: bool) -> None:
+        if isinstance(n, Atom):
+            if n.kind == "hard":
+                (met_false if negated else met).append(index[n.id])
+            return
+        if isinstance(n, Not):
+            collect(n.child, not negated)
+            return
+        if (n.op == "any") != negated:
+            alternatives.append(_alternative(n, index, negated))
+            return
+        for c in n.children:
+            collect(c, negated)
+
+    collect(root, False)
+    true_count = _count_of(met, True)
+    false_count = _count_of(met_false, False)
+    if not alternatives:
+        if not met_false:
+            return true_count
+        return lambda vals: true_count(vals) + false_count(vals)
+    alts = tuple(alternatives)
+    return lambda vals: true_count(vals) + false_count(vals) + sum([f(vals) for f in alts])
+
+
+def _alternative(n: Group, index: Mapping[str, int], negated: bool) -> Callable[[Values], int]:
+    value = _compile_value(n, index)
+    want = not negated  # the group's value that meets it, seen from the rule
+    total = _hard_atoms(n)
+    parts = [_compile_count_under(c, index, negated) for c in n.children]
+
+    def alternative(vals: Values) -> int:
+        if value(vals) is want:
+            return total
+        return sum([f(vals) for f in parts])
+
+    return alternative
+
+
+def _compile_count_under(
+    n: Node, index: Mapping[str, int], negated: bool
+) -> Callable[[Values], int]:
+    if isinstance(n, Atom):
+        if n.kind != "hard":
+            return lambda vals: 0
+        i, want = index[n.id], not negated
+        return lambda vals: 1 if vals[i] is want else 0
+    if isinstance(n, Not):
+        return _compile_count_under(n.child, index, not negated)
+    if (n.op == "any") != negated:
+        return _alternative(n, index, negated)
+    parts = [_compile_count_under(c, index, negated) for c in n.children]
+    return lambda vals: sum([f(vals) for f in parts])
+
+
+def _hard_atoms(n: Node) -> int:
+    return sum(1 for a in _atoms_in(n) if a.kind == "hard")
+
+
+def _count_of(positions: list[int], want: bool) -> Callable[[Values], int]:
+    if not positions:
+        return lambda vals: 0
+    if len(positions) == 1:
+        i = positions[0]
+        return lambda vals: 1 if vals[i] is want else 0
+    pick = operator.itemgetter(*positions)
+    return lambda vals: pick(vals).count(want)
+
+
+def compile_formula_fast(f: Formula, as_of: dt.date) -> FormulaFn:
+    """:func:`compile_formula` with the common two-argument operations and constant
+    operands specialised (same operations in the same order, so the same floats)."""
+    if isinstance(f, Op) and len(f.args) == 2 and f.op in _BINARY:
+        op = f.op
+        x, y = f.args
+        fx, fy = compile_formula_fast(x, as_of), compile_formula_fast(y, as_of)
+        binary = _BINARY[op]
+        if isinstance(x, Const):
+            c = x.value
+
+            def const_left(
+                facts: Mapping[str, FactValue], conds: Mapping[str, Truth], missing: list[str]
+            ) -> float | None:
+                b = fy(facts, conds, missing)
+                return None if b is None else binary(c, b)
+
+            return const_left
+        if isinstance(y, Const):
+            d = y.value
+
+            def const_right(
+                facts: Mapping[str, FactValue], conds: Mapping[str, Truth], missing: list[str]
+            ) -> float | None:
+                a = fx(facts, conds, missing)
+                return None if a is None else binary(a, d)
+
+            return const_right
+
+        def both(
+            facts: Mapping[str, FactValue], conds: Mapping[str, Truth], missing: list[str]
+        ) -> float | None:
+            a = fx(facts, conds, missing)
+            b = fy(facts, conds, missing)
+            if a is None or b is None:
+                return None
+            return binary(a, b)
+
+        return both
+    return compile_formula(f, as_of)
+
+
+def _div(a: float, b: float) -> float | None:
+    return None if b == 0 else a / b
+
+
+_BINARY: dict[str, Callable[[float, float], Any]] = {
+    "add": operator.add,
+    "sub": operator.sub,
+    "mul": operator.mul,
+    "div": _div,
+    "min": min,
+    "max": max,
+}
