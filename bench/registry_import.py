@@ -42,6 +42,23 @@ def _cpu_seconds() -> float:
     return sum(_cpu_split())
 
 
+def _server_cpu() -> float | None:
+    """CPU seconds of this connection's PostgreSQL backend process, when the server runs on
+    this machine (read from ``/proc``); None on SQLite or a remote server."""
+    from django.db import connection
+
+    if connection.vendor != "postgresql":
+        return None
+    with connection.cursor() as cur:
+        cur.execute("SELECT pg_backend_pid()")
+        pid = cur.fetchone()[0]
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return None
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def _workers() -> int | None:
     """``YIWANG_BENCH_IMPORT_WORKERS`` (0: clean and encrypt in the importing process);
     default: the import's own default."""
@@ -128,6 +145,7 @@ def _one(path: Path, report: Path) -> dict[str, Any]:
             log(f"  {p.rows:,}/{p.estimated:,} rows, {p.rows / max(p.elapsed, 1e-9):,.0f} rows/s")
 
     workers = _workers()
+    server0 = _server_cpu()
     me0, kids0 = _cpu_split()
     t0 = time.perf_counter()
     result = jobs.do_run_import_job(
@@ -139,12 +157,13 @@ def _one(path: Path, report: Path) -> dict[str, Any]:
     )
     seconds = time.perf_counter() - t0
     me1, kids1 = _cpu_split()
+    server1 = _server_cpu()
     cpu = me1 - me0 + kids1 - kids0
     assert result is not None
     return {
         "rows": result.rows,
         "workers": jobs.default_workers() if workers is None else workers,
-        "batch_size": _batch_size() or runner.PEOPLE_BATCH,
+        "batch_size": _batch_size() or runner.people_batch(),
         "seconds": round(seconds, 3),
         "rows_per_s": round(result.rows / seconds, 1),
         "cpu_seconds": round(cpu, 3),
@@ -152,6 +171,12 @@ def _one(path: Path, report: Path) -> dict[str, Any]:
         # per row: the importing process (database writes) and the worker processes
         "cpu_us_per_row_importer": round((me1 - me0) / max(result.rows, 1) * 1e6, 1),
         "cpu_us_per_row_workers": round((kids1 - kids0) / max(result.rows, 1) * 1e6, 1),
+        # PostgreSQL on this machine: the server process that ran the import's statements
+        "cpu_us_per_row_server": (
+            round((server1 - server0) / max(result.rows, 1) * 1e6, 1)
+            if server0 is not None and server1 is not None
+            else None
+        ),
         **result.counts,
         "peak_rss_mb_after": round(_peak_rss_mb(), 1),
     }
