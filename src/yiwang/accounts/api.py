@@ -22,12 +22,12 @@ from yiwang.accounts.schemas import (
     UserOut,
 )
 from yiwang.accounts.types import AuthedRequest
-from yiwang.core.api import ErrorOut, PageNumber
+from yiwang.core.api import ErrorOut, PageNumber, error_responses
 
 me_router = Router()
 router = Router()
 
-ERRORS: dict[int, Any] = {400: ErrorOut, 401: ErrorOut, 403: ErrorOut, 404: ErrorOut, 422: ErrorOut}
+ERRORS: dict[int, Any] = error_responses()
 
 
 @me_router.get("", response={200: MeOut, 401: ErrorOut}, summary="Who I am")

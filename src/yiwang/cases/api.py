@@ -30,19 +30,12 @@ from yiwang.cases.schemas import (
     StatOut,
     TransitionIn,
 )
-from yiwang.core.api import ErrorOut, PageNumber
+from yiwang.core.api import PageNumber, error_responses
 from yiwang.core.errors import ValidationFailed
 from yiwang.grid.coords import CoordSystem, point_to_wgs84
 
 router = Router()
-ERRORS: dict[int, Any] = {
-    400: ErrorOut,
-    401: ErrorOut,
-    403: ErrorOut,
-    404: ErrorOut,
-    409: ErrorOut,
-    422: ErrorOut,
-}
+ERRORS: dict[int, Any] = error_responses(409)
 
 
 def _category_out(c: Any) -> dict[str, Any]:

@@ -19,18 +19,11 @@ from yiwang.certs.schemas import (
     VerificationOut,
     VerifyIn,
 )
-from yiwang.core.api import ErrorOut, PageNumber
+from yiwang.core.api import PageNumber, error_responses
 
 router = Router()
 
-ERRORS: dict[int, Any] = {
-    400: ErrorOut,
-    401: ErrorOut,
-    403: ErrorOut,
-    404: ErrorOut,
-    409: ErrorOut,
-    422: ErrorOut,
-}
+ERRORS: dict[int, Any] = error_responses(409)
 
 
 @router.post(

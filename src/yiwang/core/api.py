@@ -72,6 +72,13 @@ class ErrorOut(Schema):
     fields: dict[str, list[str]] = {}
 
 
+def error_responses(*extra: int) -> dict[int, Any]:
+    """The error answers an operation documents (``response={**error_responses(), 200: …}``):
+    :class:`ErrorOut` for 400, 401, 403, 404 and 422, and for each code in ``extra`` (409
+    where a write can conflict)."""
+    return dict.fromkeys(sorted({400, 401, 403, 404, 422, *extra}), ErrorOut)
+
+
 class PageNumber(PaginationBase):
     """``?page=&page_size=`` → ``{"items", "count", "page", "page_size"}``."""
 

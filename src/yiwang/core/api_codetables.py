@@ -13,18 +13,11 @@ from ninja.pagination import paginate
 from yiwang.accounts.roles import Cap
 from yiwang.accounts.types import AuthedRequest
 from yiwang.core import codetables
-from yiwang.core.api import ErrorOut, PageNumber
+from yiwang.core.api import PageNumber, error_responses
 from yiwang.core.errors import Forbidden
 
 router = Router()
-ERRORS: dict[int, Any] = {
-    400: ErrorOut,
-    401: ErrorOut,
-    403: ErrorOut,
-    404: ErrorOut,
-    409: ErrorOut,
-    422: ErrorOut,
-}
+ERRORS: dict[int, Any] = error_responses(409)
 
 
 def _reader(request: AuthedRequest) -> None:

@@ -10,11 +10,11 @@ from ninja import Router, Schema
 from ninja.pagination import paginate
 
 from yiwang.core import selectors
-from yiwang.core.api import ErrorOut, PageNumber
+from yiwang.core.api import PageNumber, error_responses
 from yiwang.core.ids import validate_credit_code, validate_resident_id
 
 router = Router()
-ERRORS: dict[int, Any] = {400: ErrorOut, 401: ErrorOut, 403: ErrorOut, 404: ErrorOut, 422: ErrorOut}
+ERRORS: dict[int, Any] = error_responses()
 
 
 class AuditRecordOut(Schema):

@@ -16,7 +16,7 @@ from ninja.pagination import paginate
 from ninja.security import HttpBearer
 
 from yiwang.accounts.types import AuthedRequest
-from yiwang.core.api import AUTH, ErrorOut, PageNumber
+from yiwang.core.api import AUTH, ErrorOut, PageNumber, error_responses
 from yiwang.core.errors import ValidationFailed
 from yiwang.exchange import actions, dcat, selectors
 from yiwang.exchange.models import ExchangeClient
@@ -47,14 +47,7 @@ from yiwang.exchange.schemas import (
 
 router = Router()
 
-ERRORS: dict[int, Any] = {
-    400: ErrorOut,
-    401: ErrorOut,
-    403: ErrorOut,
-    404: ErrorOut,
-    409: ErrorOut,
-    422: ErrorOut,
-}
+ERRORS: dict[int, Any] = error_responses(409)
 
 
 class ClientAuth(HttpBearer):

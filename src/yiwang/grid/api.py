@@ -9,11 +9,11 @@ from ninja.pagination import paginate
 
 from yiwang.accounts.types import AuthedRequest
 from yiwang.core import audit
-from yiwang.core.api import ErrorOut, PageNumber
+from yiwang.core.api import PageNumber, error_responses
 from yiwang.grid import actions, selectors
 
 router = Router()
-ERRORS: dict[int, Any] = {400: ErrorOut, 401: ErrorOut, 403: ErrorOut, 404: ErrorOut, 422: ErrorOut}
+ERRORS: dict[int, Any] = error_responses()
 
 
 class GridOut(Schema):

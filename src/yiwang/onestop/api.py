@@ -15,7 +15,7 @@ from ninja import File, Router, Status, UploadedFile
 from ninja.pagination import paginate
 
 from yiwang.accounts.types import AuthedRequest
-from yiwang.core.api import ErrorOut, PageNumber
+from yiwang.core.api import ErrorOut, PageNumber, error_responses
 from yiwang.onestop import actions, present, selectors
 from yiwang.onestop.schemas import (
     ApplicationOut,
@@ -39,14 +39,7 @@ from yiwang.onestop.schemas import (
 
 router = Router()
 
-ERRORS: dict[int, Any] = {
-    400: ErrorOut,
-    401: ErrorOut,
-    403: ErrorOut,
-    404: ErrorOut,
-    409: ErrorOut,
-    422: ErrorOut,
-}
+ERRORS: dict[int, Any] = error_responses(409)
 
 
 # --- Public -------------------------------------------------------------------------------------

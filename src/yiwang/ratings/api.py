@@ -16,7 +16,7 @@ from ninja import Router, Status
 from ninja.pagination import paginate
 
 from yiwang.accounts.types import AuthedRequest
-from yiwang.core.api import ErrorOut, PageNumber
+from yiwang.core.api import PageNumber, error_responses
 from yiwang.core.errors import ValidationFailed
 from yiwang.ratings import actions, selectors
 from yiwang.ratings.models import Channel, Indicator, Level, Problem
@@ -37,14 +37,7 @@ from yiwang.ratings.schemas import (
 
 router = Router()
 
-ERRORS: dict[int, Any] = {
-    400: ErrorOut,
-    401: ErrorOut,
-    403: ErrorOut,
-    404: ErrorOut,
-    409: ErrorOut,
-    422: ErrorOut,
-}
+ERRORS: dict[int, Any] = error_responses(409)
 
 
 def _bool(value: str, field: str) -> bool | None:

@@ -10,7 +10,7 @@ from ninja import Router
 from ninja.pagination import paginate
 
 from yiwang.accounts.types import AuthedRequest
-from yiwang.core.api import ErrorOut, PageNumber
+from yiwang.core.api import PageNumber, error_responses
 from yiwang.core.errors import NotFound
 from yiwang.core.personal import blind_index_for
 from yiwang.registry import actions, selectors
@@ -30,7 +30,7 @@ from yiwang.registry.schemas import (
 )
 
 router = Router()
-ERRORS: dict[int, Any] = {400: ErrorOut, 401: ErrorOut, 403: ErrorOut, 404: ErrorOut, 422: ErrorOut}
+ERRORS: dict[int, Any] = error_responses()
 
 
 def _filter_grid(qs: QuerySet[Any], grid: str) -> QuerySet[Any]:
