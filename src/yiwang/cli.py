@@ -67,9 +67,30 @@ def cmd_demo(args: argparse.Namespace) -> int:
         from yiwang.policies.demo import summary
 
         print("Seeded " + summary(report.policies))
+    print(_other_counts())
     if args.seed_only:
         return 0
     return _serve(args.host, args.port, with_worker=True, announce=True)
+
+
+def _other_counts() -> str:
+    """What the rest of the demo holds (一网通办, certificates, ratings, the exchange, code
+    tables), counted from the database so the line is true after a re-run too."""
+    from yiwang.certs.models import Certificate, CertificateType
+    from yiwang.core.models import CodeTableVersion
+    from yiwang.exchange.models import Dataset, ExchangeClient, Grant
+    from yiwang.onestop.models import Application, Bundle, Matter
+    from yiwang.ratings.models import Rating
+
+    return (
+        f"Also: {Matter.objects.count()} 一网通办 matters, {Bundle.objects.count()} bundles "
+        f"(一件事), {Application.objects.count()} applications; "
+        f"{CertificateType.objects.count()} certificate types, "
+        f"{Certificate.objects.count()} certificates; {Rating.objects.count()} ratings; "
+        f"{Dataset.objects.count()} shared datasets, {Grant.objects.count()} grants, "
+        f"{ExchangeClient.objects.count()} exchange clients; "
+        f"{CodeTableVersion.objects.count()} code-table versions"
+    )
 
 
 def _serve(host: str, port: int, *, with_worker: bool, announce: bool = False) -> int:

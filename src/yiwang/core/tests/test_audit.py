@@ -182,6 +182,10 @@ def test_cli_audit_verify_exit_codes(tmp_path):
         env_extra=env,
     )
     assert seeded.returncode == 0, seeded.stderr
+    # the summary names what the whole demo holds, counted from the database
+    also = next(line for line in seeded.stdout.splitlines() if line.startswith("Also:"))
+    assert "一网通办 matters" in also and "certificates" in also and "code-table versions" in also
+    assert " 0 一网通办 matters" not in also and " 0 code-table versions" not in also
     ok = _run_cli("audit", "verify", env_extra=env)
     assert ok.returncode == 0, ok.stderr
     assert "intact" in ok.stdout
