@@ -93,7 +93,11 @@ def _other_counts() -> str:
     )
 
 
-def _serve(host: str, port: int, *, with_worker: bool, announce: bool = False) -> int:
+def _serve(
+    host: str, port: int, *, with_worker: bool, announce: bool = False, workers: int = 1
+) -> int:
+    """uvicorn serving the ASGI application; ``workers`` > 1 runs that many server processes
+    behind one socket (uvicorn's supervisor restarts a process that dies)."""
     import uvicorn
 
     worker: subprocess.Popen[bytes] | None = None
@@ -110,6 +114,7 @@ def _serve(host: str, port: int, *, with_worker: bool, announce: bool = False) -
             log_level="warning",
             proxy_headers=False,
             lifespan="off",
+            workers=max(1, workers),
         )
     finally:
         if worker is not None and worker.poll() is None:
@@ -124,7 +129,7 @@ def _serve(host: str, port: int, *, with_worker: bool, announce: bool = False) -
 def cmd_serve(args: argparse.Namespace) -> int:
     _setup()
     _migrate()
-    return _serve(args.host, args.port, with_worker=args.with_worker)
+    return _serve(args.host, args.port, with_worker=args.with_worker, workers=args.workers)
 
 
 def cmd_worker(args: argparse.Namespace) -> int:
@@ -215,6 +220,13 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--host", default="127.0.0.1")
     s.add_argument("--port", type=int, default=8000)
     s.add_argument("--with-worker", action="store_true", help="also start a background worker")
+    s.add_argument(
+        "--workers",
+        type=int,
+        default=int(os.environ.get("YIWANG_WEB_WORKERS", "1") or 1),
+        help="server processes (env YIWANG_WEB_WORKERS; default 1; on a server: about one or "
+        "two per core, see docs/deploy.md)",
+    )
     s.set_defaults(func=cmd_serve)
 
     w = sub.add_parser("worker", help="run the background job worker (huey)")

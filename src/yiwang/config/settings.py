@@ -58,6 +58,9 @@ ALLOWED_HOSTS = [
 CSRF_TRUSTED_ORIGINS = [
     o.strip() for o in os.environ.get("YIWANG_CSRF_TRUSTED_ORIGINS", "").split(",") if o.strip()
 ]
+# Behind a reverse proxy that sets X-Forwarded-For: take the client address from its last
+# entry (audit records, rate limits). Off by default: a client could claim any address.
+YIWANG_TRUST_X_FORWARDED_FOR = os.environ.get("YIWANG_TRUST_X_FORWARDED_FOR", "0") == "1"
 
 INSTALLED_APPS = [
     "django.contrib.admin",
@@ -85,6 +88,8 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # /healthz and /readyz for load balancers: before host validation and the HTTPS redirect
+    "yiwang.core.health.HealthProbeMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "yiwang.core.middleware.SecurityHeadersMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",

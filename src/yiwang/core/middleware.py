@@ -30,11 +30,14 @@ class SecurityHeadersMiddleware:
 
 
 def client_ip(request: HttpRequest) -> str:
-    """The client address; X-Forwarded-For is trusted only behind a configured proxy."""
+    """The client address; X-Forwarded-For is trusted only behind a configured proxy
+    (``YIWANG_TRUST_X_FORWARDED_FOR=1``), and then only its last entry: the one our own proxy
+    added. Entries before it come from the client and can be anything."""
     if getattr(settings, "YIWANG_TRUST_X_FORWARDED_FOR", False):
-        xff = request.META.get("HTTP_X_FORWARDED_FOR", "")
-        if xff:
-            return xff.split(",")[0].strip()[:45]
+        xff = str(request.META.get("HTTP_X_FORWARDED_FOR", ""))
+        last = xff.rsplit(",", 1)[-1].strip()
+        if last:
+            return last[:45]
     return str(request.META.get("REMOTE_ADDR", ""))[:45]
 
 
