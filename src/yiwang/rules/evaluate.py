@@ -18,10 +18,10 @@ forms (SQL, Polars, numpy) to the compiled one.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import operator
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from functools import cached_property
 from typing import Any
 
 from yiwang.rules.catalog import FactValue
@@ -226,6 +226,23 @@ class Evaluation:
     they are shown.
     """
 
+    __slots__ = (
+        "_bonus_",
+        "_bound",
+        "_decisions",
+        "_decisive_",
+        "_facts",
+        "_listed_",
+        "_run_",
+        "_trace_",
+        "_values",
+        "_verdict",
+        "amount",
+        "amount_missing",
+        "score",
+        "verdict",
+    )
+
     def __init__(
         self,
         bound: Bound,
@@ -235,7 +252,6 @@ class Evaluation:
         score: float | None,
         amount: float | None,
         amount_missing: list[str],
-        *,
         values: Sequence[Truth] = (),
         run: _Run | None = None,
     ) -> None:
@@ -243,34 +259,46 @@ class Evaluation:
         self._facts = facts
         self._decisions = decisions
         self._values = values  # atom values in the order of bound.compiled.order
-        if run is not None:
-            self.__dict__["_run"] = run
+        self._run_ = run
         self._verdict = verdict
-        self.rule_id = bound.rule.id
-        self.as_of = bound.as_of
         self.verdict = WORD[verdict]
         self.score = score
         self.amount = amount
-        self.amount_unit = bound.amount_unit
         self.amount_missing = amount_missing
+        self._listed_: tuple[list[dict[str, Any]], list[dict[str, Any]]] | None = None
+        self._bonus_: list[dict[str, Any]] | None = None
+        self._decisive_: list[str] | None = None
+        self._trace_: dict[str, Any] | None = None
 
-    @cached_property
+    @property
+    def rule_id(self) -> str:
+        return self._bound.rule.id
+
+    @property
+    def as_of(self) -> dt.date:
+        return self._bound.as_of
+
+    @property
+    def amount_unit(self) -> str:
+        return self._bound.amount_unit
+
+    @property
     def _run(self) -> _Run:
         """The tree walk over the atom values already found: group values, polarity, moot
         atoms (only built when an explanation is read)."""
-        bound = self._bound
-        run = _Run(
-            bound,
-            self._facts,
-            self._decisions,
-            dict(zip(bound.compiled.order, self._values, strict=True)),
-        )
-        run.walk()
+        run = self._run_
+        if run is None:
+            bound = self._bound
+            preset = dict(zip(bound.compiled.order, self._values, strict=True))
+            run = self._run_ = _Run(bound, self._facts, self._decisions, preset)
+            run.walk()
         return run
 
-    @cached_property
+    @property
     def _listed(self) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
-        return self._run.listed()
+        if self._listed_ is None:
+            self._listed_ = self._run.listed()
+        return self._listed_
 
     @property
     def failed(self) -> list[dict[str, Any]]:
@@ -282,44 +310,54 @@ class Evaluation:
         """Atoms still open that matter, each with the facts (or review) that would settle it."""
         return self._listed[1]
 
-    @cached_property
+    @property
     def bonus(self) -> list[dict[str, Any]]:
-        out = []
-        for b in self._run.bound.rule.bonus:
-            entry: dict[str, Any] = {"id": b.id, "value": WORD[self._run.value_of(b)]}
-            if b.label is not None:
-                entry["label"] = {"zh": b.label.zh, "en": b.label.en}
-            out.append(entry)
-        return out
+        if self._bonus_ is None:
+            out = []
+            run = self._run
+            for b in run.bound.rule.bonus:
+                entry: dict[str, Any] = {"id": b.id, "value": WORD[run.value_of(b)]}
+                if b.label is not None:
+                    entry["label"] = {"zh": b.label.zh, "en": b.label.en}
+                out.append(entry)
+            self._bonus_ = out
+        return self._bonus_
 
-    @cached_property
+    @property
     def decisive(self) -> list[str]:
         """The atoms that explain the verdict."""
-        bound, run = self._run.bound, self._run
-        if bound.simple:
-            return [i for i in bound.when_atoms if run.values.get(i) is self._verdict]
-        return _decisive_atoms(bound.rule.when, run)
+        if self._decisive_ is None:
+            run = self._run
+            bound = run.bound
+            if bound.simple:
+                v = self._verdict
+                self._decisive_ = [i for i in bound.when_atoms if run.values.get(i) is v]
+            else:
+                self._decisive_ = _decisive_atoms(bound.rule.when, run)
+        return self._decisive_
 
-    @cached_property
+    @property
     def trace(self) -> dict[str, Any]:
         """The explanation tree: the rule's tree with each node's value and each atom's fact,
         actual value and test."""
-        run, bound = self._run, self._run.bound
-        rule = bound.rule
-        tr: dict[str, Any] = {
-            **bound.header,
-            "verdict": self.verdict,
-            "when": run.trace_of(rule.when),
-            "bonus": [run.trace_of(b) for b in rule.bonus],
-        }
-        if rule.amount is not None:
-            tr["amount"] = {
-                "value": self.amount,
-                "unit": self.amount_unit,
-                "label": {"zh": rule.amount.label.zh, "en": rule.amount.label.en},
-                "missing": self.amount_missing,
+        if self._trace_ is None:
+            run = self._run
+            rule = run.bound.rule
+            tr: dict[str, Any] = {
+                **run.bound.header,
+                "verdict": self.verdict,
+                "when": run.trace_of(rule.when),
+                "bonus": [run.trace_of(b) for b in rule.bonus],
             }
-        return tr
+            if rule.amount is not None:
+                tr["amount"] = {
+                    "value": self.amount,
+                    "unit": self.amount_unit,
+                    "label": {"zh": rule.amount.label.zh, "en": rule.amount.label.en},
+                    "missing": self.amount_missing,
+                }
+            self._trace_ = tr
+        return self._trace_
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -766,8 +804,28 @@ def _shared_test(as_of: dt.date, ba: BoundAtom) -> AtomTest:
     if t is None:
         if len(_TESTS) > 200_000:  # only sharing is lost: each bound rule keeps its tests
             _TESTS.clear()
-        t = _TESTS[k] = AtomTest(ba.key, ba.test)
+        t = _TESTS[k] = AtomTest(ba.key, _fast_test(a, as_of) or ba.test)
     return t
+
+
+# ``v OP value`` as ``value REFLECTED v``: one C call (functools.partial of an operator)
+_REFLECTED: dict[str, Callable[[Any, Any], bool]] = {
+    "==": operator.eq,
+    "!=": operator.ne,
+    "<": operator.gt,
+    "<=": operator.ge,
+    ">": operator.lt,
+    ">=": operator.le,
+}
+
+
+def _fast_test(a: Atom, as_of: dt.date) -> Callable[[Any], bool] | None:
+    """The atom's comparison of a known value without a Python frame, where it is a plain
+    comparison with a constant (else None: the bound atom's own test is used)."""
+    if a.fn is not None or a.op not in _REFLECTED:
+        return None
+    value = a.value.resolve(as_of) if isinstance(a.value, DateConst) else a.value
+    return functools.partial(_REFLECTED[a.op], value)
 
 
 class AtomCache(dict[AtomTest, Truth]):
@@ -829,6 +887,8 @@ class Compiled:
             self.amount = compile_formula_fast(rule.amount.formula, as_of)
             for cond in dict.fromkeys(formula_conds(rule.amount.formula)):
                 self.conds.append((cond, _compile_value(rule.named[cond], index)))
+        self.evaluate: Callable[[AtomCache, Mapping[str, bool] | None], Evaluation]
+        self.evaluate = self._evaluator()
 
     def values(self, atoms: AtomCache, decisions: Mapping[str, bool] | None) -> Values:
         vals = self.lookup(atoms)
@@ -837,32 +897,33 @@ class Compiled:
             vals = (*vals, *(None if d.get(i) is None else bool(d[i]) for i in self.reviewed))
         return vals
 
-    def evaluate(self, atoms: AtomCache, decisions: Mapping[str, bool] | None) -> Evaluation:
-        vals = self.lookup(atoms)
-        if self.reviewed:
-            d = decisions or {}
-            vals = (*vals, *(None if d.get(i) is None else bool(d[i]) for i in self.reviewed))
-        hard = self.hard
-        score = self.count_ok(vals) / hard if hard else None
-        amount = None
-        missing: list[str] = []
-        if self.amount is not None:
-            conds = {c: f(vals) for c, f in self.conds} if self.conds else _NO_CONDS
-            base = self.amount(atoms.facts, conds, missing)
-            if base is not None:
-                amount = base / self.amount_factor
-            if len(missing) > 1:
-                missing = sorted(set(missing))
-        return Evaluation(
-            self.bound,
-            atoms.facts,
-            decisions,
-            self.verdict(vals),
-            score,
-            amount,
-            missing,
-            values=vals,
-        )
+    def _evaluator(self) -> Callable[[AtomCache, Mapping[str, bool] | None], Evaluation]:
+        """``evaluate(atoms, decisions)`` as one closure over this rule's parts."""
+        bound, lookup, reviewed = self.bound, self.lookup, self.reviewed
+        verdict, count_ok, hard = self.verdict, self.count_ok, self.hard
+        formula, conds, factor = self.amount, tuple(self.conds), self.amount_factor
+
+        def evaluate(atoms: AtomCache, decisions: Mapping[str, bool] | None) -> Evaluation:
+            vals = lookup(atoms)
+            if reviewed:
+                d = decisions or {}
+                vals = (*vals, *(None if d.get(i) is None else bool(d[i]) for i in reviewed))
+            score = count_ok(vals) / hard if hard else None
+            amount = None
+            missing: list[str] = []
+            if formula is not None:
+                base = formula(
+                    atoms.facts, {c: f(vals) for c, f in conds} if conds else _NO_CONDS, missing
+                )
+                if base is not None:
+                    amount = base / factor
+                if len(missing) > 1:
+                    missing = sorted(set(missing))
+            return Evaluation(
+                bound, atoms.facts, decisions, verdict(vals), score, amount, missing, vals
+            )
+
+        return evaluate
 
 
 _NO_CONDS: Mapping[str, Truth] = {}
@@ -914,9 +975,44 @@ def _compile_value(n: Node, index: Mapping[str, int]) -> ValueFn:
     atoms = [c for c in n.children if isinstance(c, Atom)]
     if len(atoms) == len(n.children):
         pick = operator.itemgetter(*[index[c.id] for c in atoms])
+        if n.op == "all":
+
+            def all_atoms(vals: Values) -> Truth:
+                t = pick(vals)
+                if False in t:
+                    return False
+                return None if None in t else True
+
+            return all_atoms
         return lambda vals: combine(pick(vals))
-    kids = [_compile_value(c, index) for c in n.children]
-    return lambda vals: combine([k(vals) for k in kids])
+    # atoms first in one call (their values settle most groups), then the sub-groups
+    first = _pick([index[c.id] for c in atoms])
+    subs = tuple(_compile_value(c, index) for c in n.children if not isinstance(c, Atom))
+    decisive = n.op != "all"  # the value that settles the group: False for all, True for any
+
+    def mixed(vals: Values) -> Truth:
+        t = first(vals)
+        if decisive in t:
+            return decisive
+        unknown = None in t
+        for k in subs:
+            v = k(vals)
+            if v is decisive:
+                return decisive
+            if v is None:
+                unknown = True
+        return None if unknown else not decisive
+
+    return mixed
+
+
+def _pick(positions: list[int]) -> Callable[[Values], Sequence[Truth]]:
+    if not positions:
+        return lambda vals: ()
+    if len(positions) == 1:
+        i = positions[0]
+        return lambda vals: (vals[i],)
+    return operator.itemgetter(*positions)
 
 
 def _compile_count(root: Node, index: Mapping[str, int]) -> Callable[[Values], int]:
@@ -948,14 +1044,18 @@ def _compile_count(root: Node, index: Mapping[str, int]) -> Callable[[Values], i
             collect(c, negated)
 
     collect(root, False)
-    true_count = _count_of(met, True)
-    false_count = _count_of(met_false, False)
-    if not alternatives:
-        if not met_false:
-            return true_count
-        return lambda vals: true_count(vals) + false_count(vals)
-    alts = tuple(alternatives)
-    return lambda vals: true_count(vals) + false_count(vals) + sum([f(vals) for f in alts])
+    parts = alternatives
+    if met_false:
+        parts.insert(0, _count_of(met_false, False))
+    if met or not parts:
+        parts.insert(0, _count_of(met, True))
+    if len(parts) == 1:
+        return parts[0]
+    if len(parts) == 2:
+        first, second = parts
+        return lambda vals: first(vals) + second(vals)
+    fns = tuple(parts)
+    return lambda vals: sum([f(vals) for f in fns])
 
 
 def _alternative(n: Group, index: Mapping[str, int], negated: bool) -> Callable[[Values], int]:
