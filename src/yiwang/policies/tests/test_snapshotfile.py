@@ -18,6 +18,7 @@ from django.utils import timezone
 
 from yiwang.policies import factstore, snapshotfile
 from yiwang.policies.tests import factories as f
+from yiwang.policies.tests.test_concurrent_writer import _forget_flushes
 from yiwang.policies.tests.test_factstore import assert_agrees
 
 pytestmark = pytest.mark.django_db
@@ -33,6 +34,7 @@ def disk(tmp_path, monkeypatch, settings):
     monkeypatch.setattr(settings, "POLICIES_FACT_SNAPSHOT", True, raising=False)
     ident = {"vendor": "test", "database": "one"}
     monkeypatch.setattr(snapshotfile, "identity", lambda conn: dict(ident))
+    _forget_flushes()
     factstore.reset()
     return ident
 
