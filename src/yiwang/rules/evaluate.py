@@ -22,6 +22,7 @@ import functools
 import operator
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Any
 
 from yiwang.rules.catalog import FactValue
@@ -117,19 +118,34 @@ class BoundAtom:
 
 class Bound:
     """A rule with the as-of date applied: absolute fact keys and dates, compiled tests,
-    and the parts of the trace that do not depend on the facts."""
+    the compiled form, and (when first needed) the parts of the trace that do not depend on
+    the facts."""
 
     def __init__(self, rule: Rule, as_of: dt.date) -> None:
         self.rule = rule
         self.as_of = as_of
         self.atoms: dict[str, BoundAtom] = {}
-        self.static: dict[str, dict[str, Any]] = {}
         for a in rule.atoms.values():
             if a.ref is None:
                 ba = BoundAtom(a, "", _never)
             else:
                 ba = BoundAtom(a, a.ref.key(as_of), atom_test(a, as_of))
             self.atoms[a.id] = ba
+        # with no alternative (any, not) in the tree, no atom is ever moot or negated
+        self.simple = _is_simple(rule.when)
+        self.hard_ids = [ba.atom.id for ba in self.atoms.values() if ba.atom.kind == "hard"]
+        self.amount_unit = ""
+        self.amount_factor = 1.0
+        if rule.amount is not None:
+            self.amount_unit = rule.amount.unit
+            self.amount_factor = rule.amount.factor
+        self.compiled = Compiled(self)
+
+    @cached_property
+    def static(self) -> dict[str, dict[str, Any]]:
+        out: dict[str, dict[str, Any]] = {}
+        for ba in self.atoms.values():
+            a = ba.atom
             st: dict[str, Any] = {
                 "node": "atom",
                 "id": a.id,
@@ -143,34 +159,32 @@ class Bound:
                 st["fact"] = ba.key
                 if a.spec is not None and a.spec.unit:
                     st["unit"] = a.spec.unit
-            self.static[a.id] = st
-        # with no alternative (any, not) in the tree, no atom is ever moot or negated
-        self.simple = _is_simple(rule.when)
-        w = rule.when
-        # a root "all" of atoms (or one atom): evaluated in a flat loop
-        self.flat: list[BoundAtom] | None = None
-        if isinstance(w, Atom):
-            self.flat = [self.atoms[w.id]]
-        elif (
-            isinstance(w, Group) and w.op == "all" and all(isinstance(c, Atom) for c in w.children)
-        ):
-            self.flat = [self.atoms[c.id] for c in w.children if isinstance(c, Atom)]
-        self.hard_ids = [ba.atom.id for ba in self.atoms.values() if ba.atom.kind == "hard"]
-        self.when_atoms = [a.id for a in _atoms_in(rule.when)]
-        self.header = {
+            out[a.id] = st
+        return out
+
+    @cached_property
+    def header(self) -> dict[str, Any]:
+        rule = self.rule
+        return {
             "rule": rule.id,
             "label": {"zh": rule.label.zh, "en": rule.label.en},
-            "as_of": as_of.isoformat(),
+            "as_of": self.as_of.isoformat(),
         }
-        self.amount: FormulaFn | None = None
-        self.amount_unit = ""
-        self.amount_factor = 1.0
-        if rule.amount is not None:
-            self.amount = compile_formula(rule.amount.formula, as_of)
-            self.amount_unit = rule.amount.unit
-            self.amount_factor = rule.amount.factor
-        self.scored = [ba for ba in self.atoms.values() if ba.atom.kind != "bonus"]
-        self.compiled = Compiled(self)
+
+    @cached_property
+    def when_atoms(self) -> list[str]:
+        return [a.id for a in _atoms_in(self.rule.when)]
+
+    @cached_property
+    def scored(self) -> list[BoundAtom]:
+        return [ba for ba in self.atoms.values() if ba.atom.kind != "bonus"]
+
+    @cached_property
+    def amount(self) -> FormulaFn | None:
+        """The amount formula as the reference evaluates it (the compiled form has its own)."""
+        if self.rule.amount is None:
+            return None
+        return compile_formula(self.rule.amount.formula, self.as_of)
 
 
 def _atoms_in(n: Node) -> list[Atom]:
