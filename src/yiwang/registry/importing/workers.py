@@ -28,6 +28,11 @@ def init(entity_type: str, present: list[str], language: str, compact: bool = Fa
     handler.prepare(set(present))
     _STATE["handler"] = handler
     _STATE["compact"] = compact
+    # A worker lives for one import: its set-up objects need no more collecting, and rows
+    # are short-lived containers by the hundred thousand (see ``runner.quiet_gc``).
+    from yiwang.registry.importing.runner import quiet_gc
+
+    quiet_gc()
 
 
 def work(rows: list[tuple[int, list[str]]], index: dict[str, int]) -> Any:
