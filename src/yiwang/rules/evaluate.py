@@ -1124,6 +1124,8 @@ def compile_formula_fast(f: Formula, as_of: dt.date) -> FormulaFn:
         x, y = f.args
         fx, fy = compile_formula_fast(x, as_of), compile_formula_fast(y, as_of)
         binary = _BINARY[op]
+        if isinstance(x, Const) and isinstance(y, FactTerm):
+            return _const_op_fact(binary, x.value, y.ref.key(as_of), y.factor)
         if isinstance(x, Const):
             c = x.value
 
@@ -1156,6 +1158,23 @@ def compile_formula_fast(f: Formula, as_of: dt.date) -> FormulaFn:
 
         return both
     return compile_formula(f, as_of)
+
+
+def _const_op_fact(
+    binary: Callable[[float, float], Any], c: float, key: str, factor: float
+) -> FormulaFn:
+    """``c OP fact`` (e.g. 20% × last year's R&D expense) in one closure."""
+
+    def const_op_fact(
+        facts: Mapping[str, FactValue], conds: Mapping[str, Truth], missing: list[str]
+    ) -> float | None:
+        v = facts.get(key)
+        if v is None:
+            missing.append(key)
+            return None
+        return binary(c, float(v) * factor)  # type: ignore[arg-type]
+
+    return const_op_fact
 
 
 def _div(a: float, b: float) -> float | None:
