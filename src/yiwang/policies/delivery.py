@@ -16,6 +16,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
@@ -97,6 +98,51 @@ def match_rows_per_entity(
     return rows
 
 
+@dataclass
+class _Group:
+    """What the stored rows of one group of enterprises (same atom values) share."""
+
+    verdict: str
+    score: float | None
+    missing: list[dict[str, Any]]
+    failed: list[dict[str, Any]]
+    missing_json: str = ""
+    failed_json: str = ""
+
+
+def _explained(
+    item: PolicyItem,
+    version: PolicyItemVersion,
+    ids: Sequence[int],
+    day: dt.date,
+    snapshot: Any,
+) -> Iterator[list[tuple[int, _Group, Decimal | None]]]:
+    """(organisation id, its group, its amount), ``CHUNK`` at a time, from the fact columns."""
+    import json
+
+    rule = matching.rule_of(version)
+    ex = matching.explain_many(rule, ids, as_of=day, snapshot=snapshot)
+    groups: dict[int, _Group] = {}
+    for start in range(0, len(ex.ids), CHUNK):
+        out: list[tuple[int, _Group, Decimal | None]] = []
+        for i in range(start, min(start + CHUNK, len(ex.ids))):
+            ev = ex.evaluations[i]
+            if ev.verdict == "fail":  # pragma: no cover - the two engines agree (tested)
+                log.error("bulk and per-entity verdicts differ for %s / %s", item.code, ex.ids[i])
+                continue
+            g = groups.get(id(ev))
+            if g is None:
+                missing = [
+                    {"id": u["id"], "facts": u["facts"], "reason": u["reason"]} for u in ev.unknown
+                ]
+                failed = [{"id": f["id"], "fact": f.get("fact")} for f in ev.failed]
+                g = groups[id(ev)] = _Group(
+                    ev.verdict, ev.score, missing, failed, json.dumps(missing), json.dumps(failed)
+                )
+            out.append((ex.ids[i], g, _amount(ex.amounts[i])))
+        yield out
+
+
 def match_rows(
     item: PolicyItem,
     version: PolicyItemVersion,
@@ -109,38 +155,64 @@ def match_rows(
     """The stored rows of the given enterprises, ``CHUNK`` at a time, from the fact columns
     (``matching.explain_many``: the per-entity evaluator once per distinct combination of
     atom values, no organisation or fact rows read)."""
-    rule = matching.rule_of(version)
-    ex = matching.explain_many(rule, ids, as_of=day, snapshot=snapshot)
     now = now or timezone.now()
-    by_group: dict[int, tuple[Any, list[dict[str, Any]], list[dict[str, Any]]]] = {}
-    for start in range(0, len(ex.ids), CHUNK):
-        rows: list[PolicyMatch] = []
-        for i in range(start, min(start + CHUNK, len(ex.ids))):
-            ev = ex.evaluations[i]
-            if ev.verdict == "fail":  # pragma: no cover - the two engines agree (tested)
-                log.error("bulk and per-entity verdicts differ for %s / %s", item.code, ex.ids[i])
-                continue
-            parts = by_group.get(id(ev))
-            if parts is None:
-                missing = [
-                    {"id": u["id"], "facts": u["facts"], "reason": u["reason"]} for u in ev.unknown
-                ]
-                failed = [{"id": f["id"], "fact": f.get("fact")} for f in ev.failed]
-                parts = by_group[id(ev)] = (ev, missing, failed)
-            rows.append(
-                PolicyMatch(
-                    item=item,
-                    version=version,
-                    organisation_id=ex.ids[i],
-                    verdict=ev.verdict,
-                    score=ev.score,
-                    amount=_amount(ex.amounts[i]),
-                    missing=parts[1],
-                    failed=parts[2],
-                    evaluated_at=now,
-                )
+    for chunk in _explained(item, version, ids, day, snapshot):
+        yield [
+            PolicyMatch(
+                item=item,
+                version=version,
+                organisation_id=oid,
+                verdict=g.verdict,
+                score=g.score,
+                amount=amount,
+                missing=g.missing,
+                failed=g.failed,
+                evaluated_at=now,
             )
-        yield rows
+            for oid, g, amount in chunk
+        ]
+
+
+def _store(
+    item: PolicyItem,
+    version: PolicyItemVersion,
+    ids: Sequence[int],
+    day: dt.date,
+    snapshot: Any,
+) -> int:
+    """Insert the rows: ``COPY`` on PostgreSQL (no model instances), ``bulk_create``
+    elsewhere. Returns the rows written."""
+    from django.db import connection
+
+    now = timezone.now()
+    n = 0
+    if connection.vendor != "postgresql":
+        for rows in match_rows(item, version, ids, day, snapshot=snapshot, now=now):
+            PolicyMatch.objects.bulk_create(rows, batch_size=1000)
+            n += len(rows)
+        return n
+    table = PolicyMatch._meta.db_table
+    cols = "item_id, version_id, organisation_id, verdict, score, amount, missing, failed, "
+    with connection.cursor() as cur:
+        sql = f"COPY {table} ({cols}evaluated_at) FROM STDIN"
+        with cur.cursor.copy(sql) as cp:
+            for chunk in _explained(item, version, ids, day, snapshot):
+                for oid, g, amount in chunk:
+                    cp.write_row(
+                        (
+                            item.pk,
+                            version.pk,
+                            oid,
+                            g.verdict,
+                            g.score,
+                            amount,
+                            g.missing_json,
+                            g.failed_json,
+                            now,
+                        )
+                    )
+                n += len(chunk)
+    return n
 
 
 def match_item(item: PolicyItem, *, as_of: dt.date | None = None) -> dict[str, int]:
@@ -162,8 +234,7 @@ def match_item(item: PolicyItem, *, as_of: dt.date | None = None) -> dict[str, i
     ids = summary.pass_ids + summary.unknown_ids
     with transaction.atomic():
         PolicyMatch.objects.filter(item=item).delete()
-        for rows in match_rows(item, version, ids, day, snapshot=snap):
-            PolicyMatch.objects.bulk_create(rows, batch_size=1000)
+        _store(item, version, ids, day, snap)
         audit.record(
             "policies.matched",
             obj=item,
