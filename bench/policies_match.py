@@ -376,6 +376,7 @@ def run(args: Any) -> Result:
     cold_s = st.stats.seconds
     cold_parts = dict(st.stats.parts)
     saved = dict(st.saved)
+    del st  # the store holds the built columns: let them go with it
     log(
         f"cold build {cold_s:.2f} s ({snap.n:,} rows, {len(snap.columns)} columns); "
         f"snapshot saved in {saved.get('seconds')} s, {saved.get('bytes', 0) / 1e6:.1f} MB"
