@@ -52,6 +52,7 @@ FORMAT = 1  # bump whenever the arrays' meaning or the manifest changes
 CURRENT = "CURRENT"
 MANIFEST = "manifest.json"
 STALE_TMP = 3600.0  # seconds: a temporary directory older than this is a crashed write
+GRACE = 60.0  # seconds: a newer snapshot directory is never removed by another save
 
 
 def enabled() -> bool:
@@ -148,17 +149,23 @@ def _crc(arr: np.ndarray) -> int:
 
 def _cleanup(root: Path, keep: str) -> None:
     """Remove other snapshot directories (a process that mapped their files keeps its
-    mapping) and temporary ones left by a crashed write."""
+    mapping) and temporary ones left by a crashed write. Spared: the one ``CURRENT`` names
+    now, and any written in the last ``GRACE`` seconds (another process may be about to
+    name it in ``CURRENT``); the next save removes them."""
     now = time.time()
+    try:
+        named = (root / CURRENT).read_text(encoding="utf-8").strip()
+    except OSError:
+        named = keep
     for p in root.iterdir():
-        if not p.is_dir() or p.name == keep:
+        if not p.is_dir() or p.name in (keep, named):
             continue
-        if p.name.endswith(".tmp"):
-            try:
-                if now - p.stat().st_mtime < STALE_TMP:
-                    continue  # another process may be writing it
-            except OSError:
-                continue
+        try:
+            age = now - p.stat().st_mtime
+        except OSError:
+            continue
+        if age < (STALE_TMP if p.name.endswith(".tmp") else GRACE):
+            continue
         shutil.rmtree(p, ignore_errors=True)
 
 
