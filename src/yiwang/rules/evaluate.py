@@ -207,18 +207,28 @@ def _never(_: Any) -> bool:  # pragma: no cover - discretionary atoms are never 
     raise AssertionError
 
 
-_BOUND_CACHE: dict[tuple[int, dt.date], tuple[Rule, Bound]] = {}
+# bound rules by as-of date, then by the rule object's id (the rule is kept to check it)
+_BOUND_CACHE: dict[dt.date, dict[int, tuple[Rule, Bound]]] = {}
+_BOUND_LIMIT = 20000
+
+
+def _bound_table(as_of: dt.date) -> dict[int, tuple[Rule, Bound]]:
+    table = _BOUND_CACHE.get(as_of)
+    if table is None:
+        table = _BOUND_CACHE[as_of] = {}
+    return table
 
 
 def bind(rule: Rule, as_of: dt.date) -> Bound:
-    k = (id(rule), as_of)
-    hit = _BOUND_CACHE.get(k)
+    table = _bound_table(as_of)
+    hit = table.get(id(rule))
     if hit is not None and hit[0] is rule:
         return hit[1]
     b = Bound(rule, as_of)
-    if len(_BOUND_CACHE) > 20000:
+    if sum(len(t) for t in _BOUND_CACHE.values()) >= _BOUND_LIMIT:
         _BOUND_CACHE.clear()
-    _BOUND_CACHE[k] = (rule, b)
+        table = _bound_table(as_of)
+    table[id(rule)] = (rule, b)
     return b
 
 
@@ -784,10 +794,13 @@ def evaluate_many(
         return []
     nf = rules[0].catalog.normalize(facts, as_of, strict=False)
     atoms = AtomCache(nf, as_of)
-    if decisions:
-        out = [bind(r, as_of).compiled.evaluate(atoms, decisions.get(r.id)) for r in rules]
-    else:
-        out = [bind(r, as_of).compiled.evaluate(atoms, None) for r in rules]
+    table = _bound_table(as_of)
+    out: list[Evaluation] = []
+    put = out.append
+    for r in rules:
+        hit = table.get(id(r))
+        b = hit[1] if hit is not None and hit[0] is r else bind(r, as_of)
+        put(b.compiled.evaluate(atoms, decisions.get(r.id) if decisions else None))
     if trace:
         for e in out:
             _ = e.trace, e._listed, e.bonus, e.decisive
