@@ -16,6 +16,7 @@ import csv
 import datetime as dt
 import os
 import resource
+import threading
 import time
 from pathlib import Path
 from typing import Any
@@ -42,21 +43,62 @@ def _cpu_seconds() -> float:
     return sum(_cpu_split())
 
 
-def _server_cpu() -> float | None:
-    """CPU seconds of this connection's PostgreSQL backend process, when the server runs on
-    this machine (read from ``/proc``); None on SQLite or a remote server."""
-    from django.db import connection
+class _ServerCpu:
+    """CPU seconds of this database's PostgreSQL backend processes while an import runs, when
+    the server runs on this machine: ``/proc`` is sampled every half second (the import writes
+    through a connection of its own, closed when it ends: its last half second may be
+    missed). ``seconds`` is None on SQLite or with a remote server."""
 
-    if connection.vendor != "postgresql":
-        return None
-    with connection.cursor() as cur:
-        cur.execute("SELECT pg_backend_pid()")
-        pid = cur.fetchone()[0]
-    try:
-        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    except OSError:
-        return None
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    def __init__(self) -> None:
+        from django.db import connection
+
+        self.on = connection.vendor == "postgresql" and Path("/proc/self/stat").exists()
+        self.tag = f" {connection.settings_dict['NAME']} ".encode()
+        self.first: dict[int, float] = {}
+        self.last: dict[int, float] = {}
+        self.stop = threading.Event()
+        self.thread = threading.Thread(target=self._loop, daemon=True)
+
+    def _sample(self) -> dict[int, float]:
+        out: dict[int, float] = {}
+        tick = os.sysconf("SC_CLK_TCK")
+        for d in os.listdir("/proc"):
+            if not d.isdigit():
+                continue
+            try:
+                cmd = Path(f"/proc/{d}/cmdline").read_bytes()
+                if not cmd.startswith(b"postgres: ") or self.tag not in cmd:
+                    continue
+                fields = Path(f"/proc/{d}/stat").read_text().rsplit(")", 1)[1].split()
+            except OSError:
+                continue
+            out[int(d)] = (int(fields[11]) + int(fields[12])) / tick
+        return out
+
+    def _loop(self) -> None:
+        while not self.stop.wait(0.5):
+            for pid, cpu in self._sample().items():
+                self.first.setdefault(pid, 0.0)  # a backend that started meanwhile
+                self.last[pid] = cpu
+
+    def __enter__(self) -> _ServerCpu:
+        if self.on:
+            self.first = self._sample()
+            self.last = dict(self.first)
+            self.thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self.on:
+            self.stop.set()
+            self.thread.join()
+            self.last.update(self._sample())
+
+    @property
+    def seconds(self) -> float | None:
+        if not self.on:
+            return None
+        return sum(cpu - self.first.get(pid, 0.0) for pid, cpu in self.last.items())
 
 
 def _workers() -> int | None:
@@ -145,19 +187,18 @@ def _one(path: Path, report: Path) -> dict[str, Any]:
             log(f"  {p.rows:,}/{p.estimated:,} rows, {p.rows / max(p.elapsed, 1e-9):,.0f} rows/s")
 
     workers = _workers()
-    server0 = _server_cpu()
     me0, kids0 = _cpu_split()
     t0 = time.perf_counter()
-    result = jobs.do_run_import_job(
-        job_id=job.pk,
-        on_progress=progress,
-        report_path=report,
-        workers=workers,
-        batch_size=_batch_size(),
-    )
-    seconds = time.perf_counter() - t0
-    me1, kids1 = _cpu_split()
-    server1 = _server_cpu()
+    with _ServerCpu() as server:
+        result = jobs.do_run_import_job(
+            job_id=job.pk,
+            on_progress=progress,
+            report_path=report,
+            workers=workers,
+            batch_size=_batch_size(),
+        )
+        seconds = time.perf_counter() - t0
+        me1, kids1 = _cpu_split()
     cpu = me1 - me0 + kids1 - kids0
     assert result is not None
     return {
@@ -173,8 +214,8 @@ def _one(path: Path, report: Path) -> dict[str, Any]:
         "cpu_us_per_row_workers": round((kids1 - kids0) / max(result.rows, 1) * 1e6, 1),
         # PostgreSQL on this machine: the server process that ran the import's statements
         "cpu_us_per_row_server": (
-            round((server1 - server0) / max(result.rows, 1) * 1e6, 1)
-            if server0 is not None and server1 is not None
+            round(server.seconds / max(result.rows, 1) * 1e6, 1)
+            if server.seconds is not None
             else None
         ),
         **result.counts,

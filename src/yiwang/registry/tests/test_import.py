@@ -442,3 +442,44 @@ def test_import_goes_on_when_workers_fail(world, grids, tmp_path, monkeypatch):
     f = write_csv(tmp_path / "p.csv", HEADER, people_rows(grids[0], 12))
     res = runner.run("person", f, workers=1, batch_size=5)
     assert res.counts["accepted"] == 12 and Person.objects.count() == 12
+
+
+@pytest.mark.django_db(transaction=True)
+def test_postgresql_writer_thread(world, grids, tmp_path, monkeypatch):
+    """On PostgreSQL (people, workers, no caller's transaction) batches are written by a
+    thread of their own, in file order: same counts, report, history and duplicates refused
+    across batches as in one thread; its connection is closed afterwards."""
+    from django.db import connection
+
+    if connection.vendor != "postgresql":
+        pytest.skip("the writer thread is PostgreSQL's")
+    monkeypatch.setattr(runner, "PARALLEL_MIN_ROWS", 0)
+    submitted: list[str] = []
+
+    class Spy(runner.ThreadPoolExecutor):
+        def submit(self, fn, /, *args, **kwargs):  # type: ignore[no-untyped-def, override]
+            submitted.append(getattr(fn, "__name__", ""))
+            return super().submit(fn, *args, **kwargs)
+
+    monkeypatch.setattr(runner, "ThreadPoolExecutor", Spy)
+    rows = [*people_rows(grids[0], 30), ["坏", "1", "", "", ""], people_rows(grids[0], 1)[0]]
+    f = write_csv(tmp_path / "p.csv", HEADER, rows)
+
+    def backends() -> int:
+        with connection.cursor() as cur:
+            cur.execute("SELECT count(*) FROM pg_stat_activity WHERE datname = current_database()")
+            return int(cur.fetchone()[0])
+
+    before = backends()
+    res = runner.run("person", f, workers=1, batch_size=7)
+    assert submitted.count("write_batch") == 5  # 32 rows, 7 a transaction
+    assert res.counts == {"accepted": 30, "updated": 0, "unchanged": 0, "refused": 2}
+    refused = {int(r["row"]): r["reason"] for r in read_report(res.report_path)}
+    assert set(refused) == {32, 33} and "2" in refused[33]  # duplicate of row 2
+    assert Person.objects.count() == 30
+    assert ChangeRecord.objects.filter(entity_type="person", action="created").count() == 30
+    ids = list(Person.objects.order_by("pk").values_list("id_number", flat=True))
+    assert ids == [pid(n) for n in range(30)]  # primary keys in file order
+    assert backends() == before
+    again = runner.run("person", f, workers=1, batch_size=7)
+    assert again.counts == {"accepted": 0, "updated": 0, "unchanged": 30, "refused": 2}
