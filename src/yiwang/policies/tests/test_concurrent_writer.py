@@ -58,6 +58,7 @@ def setup(gw):
     f.revenue(a, 100)
     f.revenue(b, 100)
     item = f.published_item(gw, rule=f.rule(revenue=500))
+    _forget_flushes()
     factstore.reset()
     summary = matching.for_item(item)
     assert a.pk not in summary.pass_ids and b.pk not in summary.pass_ids
