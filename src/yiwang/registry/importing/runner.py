@@ -21,7 +21,7 @@ import os
 import time
 from collections import deque
 from collections.abc import Callable, Iterator, Sequence
-from concurrent.futures import Future, ProcessPoolExecutor, ThreadPoolExecutor
+from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -570,7 +570,6 @@ def run(
     restore = _sqlite_tuning()
     gc_restore = quiet_gc()
     pool: ProcessPoolExecutor | None = None
-    writer: ThreadPoolExecutor | None = None
     try:
         hm = match_header(SCHEMAS[entity_type], src.header, mapping)
         imp = Importer(
@@ -609,30 +608,6 @@ def run(
                     fast is not None,
                 ),
             )
-        # PostgreSQL, people, with workers: the batches are written by one thread of their
-        # own (its own connection, batches in file order) while this one gathers the next
-        # batch, so the server's COPY work overlaps the gathering instead of following it.
-        # Not inside a caller's transaction (another connection would not be part of it),
-        # and not on SQLite (one writer at a time, and the pragmas are this connection's).
-        if (
-            fast
-            and pool is not None
-            and connection.vendor == "postgresql"
-            and not connection.in_atomic_block
-        ):
-            writer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="import-writer")
-        writing: Future[None] | None = None
-
-        def wait_writer() -> None:
-            nonlocal writing
-            if writing is not None:
-                done, writing = writing, None
-                done.result()  # the writer's exception, if any, is raised here
-
-        def write_batch(args: tuple[Any, ...]) -> None:
-            one_batch(*args)
-            progress()
-
         try:
             pending: deque[tuple[list[tuple[int, list[str]]], Future[Any]]] = deque()
             # People: workers take chunks of at most WORKER_ROWS rows (the pipeline fills
@@ -642,21 +617,23 @@ def run(
             acc_refused: list[tuple[Any, ...]] = []
 
             def flush() -> None:
-                nonlocal acc_good, acc_refused, writing
                 if acc_rows:
-                    args = (imp, acc_rows.copy(), hm.index, report, result, (acc_good, acc_refused))
+                    one_batch(
+                        imp,
+                        acc_rows.copy(),
+                        hm.index,
+                        report,
+                        result,
+                        (acc_good, acc_refused),  # type: ignore[arg-type]
+                    )
                     acc_rows.clear()
-                    acc_good, acc_refused = [], []
-                    if writer is None:
-                        write_batch(args)
-                    else:  # one batch written at a time, in file order
-                        wait_writer()
-                        writing = writer.submit(write_batch, args)
+                    acc_good[:] = []
+                    acc_refused[:] = []
+                    progress()
 
             def gather(rows: list[tuple[int, list[str]]], prepared: Any) -> None:
                 nonlocal acc_good, acc_refused
                 if prepared is None:
-                    wait_writer()  # the handler is then used by this thread alone
                     prep = people.preparer(imp.handler, hm.index)  # type: ignore[arg-type]
                     prepared = prep.prepare(rows)
                 acc_rows.extend(rows)
@@ -707,7 +684,6 @@ def run(
             while pending:
                 finish_one()
             flush()
-            wait_writer()
             result.seconds = time.perf_counter() - t0
             report.totals(result)
         finally:
@@ -716,10 +692,6 @@ def run(
             on_progress(Progress(result.rows, result.rows, dict(result.counts), result.seconds))
         return result
     finally:
-        if writer is not None:
-            # The writer thread's own connection is closed in that thread.
-            writer.submit(lambda: connection.close())
-            writer.shutdown(wait=True)
         if pool is not None:
             pool.shutdown(cancel_futures=True)
         src.close()
