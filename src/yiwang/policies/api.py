@@ -18,7 +18,7 @@ from ninja.pagination import paginate
 
 from yiwang.accounts.models import Department
 from yiwang.accounts.roles import Cap
-from yiwang.core.api import AUTH, ErrorOut, PageNumber
+from yiwang.core.api import AUTH, PageNumber, error_responses
 from yiwang.core.errors import Forbidden, NotFound, ValidationFailed
 from yiwang.policies import actions, factstore, matching, selectors
 from yiwang.policies.models import (
@@ -64,14 +64,7 @@ from yiwang.rules import RuleError
 from yiwang.rules.errors import FactError
 
 router = Router(tags=["policies"])
-ERRORS: dict[int, Any] = {
-    400: ErrorOut,
-    401: ErrorOut,
-    403: ErrorOut,
-    404: ErrorOut,
-    409: ErrorOut,
-    422: ErrorOut,
-}
+ERRORS: dict[int, Any] = error_responses(409)
 
 
 def _anyone(request: HttpRequest) -> bool:
