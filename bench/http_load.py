@@ -148,6 +148,21 @@ class Load:
     timeout: float
 
 
+def post(
+    conn: http.client.HTTPConnection, path: str, body: bytes, headers: dict[str, str]
+) -> tuple[http.client.HTTPConnection, int]:
+    """POST on the client's keep-alive connection and read the whole answer: the connection
+    to use next (a new one after a failure) and the status (0 when no answer came)."""
+    try:
+        conn.request("POST", path, body=body, headers=headers)
+        resp = conn.getresponse()
+        resp.read()
+        return conn, resp.status
+    except (OSError, http.client.HTTPException):
+        conn.close()
+        return http.client.HTTPConnection(conn.host, conn.port, timeout=conn.timeout), 0
+
+
 def run_phase(port: int, path: str, load: Load, per_client: int) -> dict[str, Any]:
     """``len(load.headers)`` threads, each POSTing ``per_client`` bodies to ``path`` back to
     back; the wall time, every latency, the failures and a count per status."""
@@ -164,15 +179,7 @@ def run_phase(port: int, path: str, load: Load, per_client: int) -> dict[str, An
         for j in range(per_client):
             body = bodies[(k * per_client + j) % len(bodies)]
             t0 = time.perf_counter()
-            try:
-                conn.request("POST", path, body=body, headers=headers[k])
-                resp = conn.getresponse()
-                resp.read()
-                status = resp.status
-            except (OSError, http.client.HTTPException):
-                conn.close()
-                conn = http.client.HTTPConnection(HOST, port, timeout=load.timeout)
-                status = 0
+            conn, status = post(conn, path, body, headers[k])
             latencies[k].append(time.perf_counter() - t0)
             if status != load.ok_status:
                 failures[k] += 1
@@ -230,15 +237,7 @@ def run_open_phase(
                 time.sleep(wait)
             else:
                 lags[k] = max(lags[k], -wait)
-            try:
-                conn.request("POST", path, body=body, headers=load.headers[k])
-                resp = conn.getresponse()
-                resp.read()
-                status = resp.status
-            except (OSError, http.client.HTTPException):
-                conn.close()
-                conn = http.client.HTTPConnection(HOST, port, timeout=load.timeout)
-                status = 0
+            conn, status = post(conn, path, body, load.headers[k])
             latencies[k].append(time.perf_counter() - (t0 + due))
             if status != load.ok_status:
                 failures[k] += 1
