@@ -180,19 +180,40 @@ def _store(
     day: dt.date,
     snapshot: Any,
 ) -> int:
-    """Insert the rows: ``COPY`` on PostgreSQL (no model instances), ``bulk_create``
-    elsewhere. Returns the rows written."""
+    """Insert the rows without model instances: ``COPY`` on PostgreSQL, one prepared
+    ``INSERT`` run over each chunk (``executemany``) elsewhere. Returns the rows written."""
     from django.db import connection
 
     now = timezone.now()
     n = 0
-    if connection.vendor != "postgresql":
-        for rows in match_rows(item, version, ids, day, snapshot=snapshot, now=now):
-            PolicyMatch.objects.bulk_create(rows, batch_size=1000)
-            n += len(rows)
-        return n
     table = PolicyMatch._meta.db_table
     cols = "item_id, version_id, organisation_id, verdict, score, amount, missing, failed, "
+    if connection.vendor != "postgresql":
+        # Values as the fields would save them (the same adaptation as bulk_create).
+        amount_field = PolicyMatch._meta.get_field("amount")
+        at = PolicyMatch._meta.get_field("evaluated_at").get_db_prep_save(now, connection)
+        sql = f"INSERT INTO {table} ({cols}evaluated_at) VALUES ({', '.join(['%s'] * 9)})"  # noqa: S608
+        with connection.cursor() as cur:
+            for chunk in _explained(item, version, ids, day, snapshot):
+                cur.executemany(
+                    sql,
+                    [
+                        (
+                            item.pk,
+                            version.pk,
+                            oid,
+                            g.verdict,
+                            g.score,
+                            amount_field.get_db_prep_save(amount, connection),
+                            g.missing_json,
+                            g.failed_json,
+                            at,
+                        )
+                        for oid, g, amount in chunk
+                    ],
+                )
+                n += len(chunk)
+        return n
     with connection.cursor() as cur:
         sql = f"COPY {table} ({cols}evaluated_at) FROM STDIN"
         with cur.cursor.copy(sql) as cp:

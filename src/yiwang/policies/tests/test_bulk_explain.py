@@ -178,6 +178,8 @@ def test_match_item_stores_what_the_per_entity_path_stored(gw):
     item = f.published_item(gw, rule=matching.normalise_rule(loose, "x"))  # runs match_item
     day = profile.today()
     stored = list(PolicyMatch.objects.filter(item=item))
+    now = timezone.now()
+    assert all(abs((r.evaluated_at - now).total_seconds()) < 600 for r in stored)
     summary = matching.for_item(item, as_of=day)
     ids = summary.pass_ids + summary.unknown_ids
     assert len(stored) == len(ids) > 0
