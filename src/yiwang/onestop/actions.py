@@ -260,10 +260,22 @@ def do_start_application(
         if found is not None:
             return found
     fields = list(bundle.fields.all())
+    number = _new_number()
+    # The shared data is fetched before the draft's transaction: each exchange message is
+    # counted, logged and audited in its own short transaction (the grant's row is locked
+    # only for the count, not until this draft commits), and the record that the data was
+    # read stays even if creating the draft fails after it.
+    got = prefill_mod.prefill_form(
+        actor,
+        fields,
+        department=bundle.lead_department,
+        purpose=_("Prefilling the application form for the applicant"),
+        ref=f"onestop:{number}",
+    )
     try:
         with transaction.atomic():
             app = Application(
-                number=_new_number(),
+                number=number,
                 bundle=bundle,
                 bundle_version=bundle.version,
                 applicant=actor,
@@ -274,13 +286,6 @@ def do_start_application(
                 idempotency_key=key,
             )
             app.save()
-            got = prefill_mod.prefill_form(
-                actor,
-                fields,
-                department=bundle.lead_department,
-                purpose=_("Prefilling the application form for the applicant"),
-                ref=f"onestop:{app.number}",
-            )
             _store_form(app, got.values, {f.key for f in fields if f.personal})
             app.prefilled = got.sources
             app.save(update_fields=["form", "sealed_fields", "prefilled"])
