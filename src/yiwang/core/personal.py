@@ -12,7 +12,7 @@ import re
 from collections.abc import Callable
 from typing import Any, TypeVar
 
-from django.db import models
+from django.db import migrations, models
 from django.db.models import Model
 from django.utils.translation import gettext_lazy as _
 
@@ -157,6 +157,16 @@ class BlindIndexField(models.CharField):  # type: ignore[type-arg]
             kwargs.pop(k, None)
         return name, path, args, kwargs
 
+    def db_type(self, connection: Any) -> str | None:
+        # On PostgreSQL Django gives every indexed ``varchar`` column a second B-tree with
+        # ``varchar_pattern_ops`` for LIKE (``…_like``), recognised by the type's spelling.
+        # A blind index is an HMAC digest, only ever compared for equality: that second tree
+        # is pure cost (about 5 µs of server time per row written, and as much cache again).
+        # The SQL-standard spelling of the same type does not get one (ADR 0021).
+        if connection.vendor == "postgresql":
+            return f"character varying({int(self.max_length or 64)})"
+        return super().db_type(connection)
+
     def index_purpose(self) -> str:
         return self.purpose or f"{self.model._meta.label_lower}.{self.source}"
 
@@ -172,6 +182,32 @@ class BlindIndexField(models.CharField):  # type: ignore[type-arg]
         return value
 
 
+class DropBlindIndexLikeIndexes(migrations.RunPython):
+    """Drops the ``varchar_pattern_ops`` indexes Django created for the blind-index columns of
+    ``app_label``'s models before ``BlindIndexField.db_type`` stopped it (PostgreSQL only; a
+    database created afterwards has none, and this does nothing there)."""
+
+    def __init__(self, app_label: str) -> None:
+        super().__init__(self.drop, migrations.RunPython.noop, elidable=True)
+        self.app_label = app_label
+
+    def deconstruct(self) -> Any:
+        return (self.__class__.__qualname__, [self.app_label], {})
+
+    def drop(self, apps: Any, schema_editor: Any) -> None:
+        if schema_editor.connection.vendor != "postgresql":
+            return
+        for model in apps.get_app_config(self.app_label).get_models():
+            for f in model._meta.local_concrete_fields:
+                # Historical models carry the field's class path, not our class.
+                if type(f).__name__ != "BlindIndexField" or not (f.db_index or f.unique):
+                    continue
+                name = schema_editor._create_index_name(
+                    model._meta.db_table, [f.column], suffix="_like"
+                )
+                schema_editor.execute(f"DROP INDEX IF EXISTS {schema_editor.quote_name(name)}")
+
+
 def blind_index_for(model: type[Model], field_name: str, plaintext: str) -> str:
     """The blind-index value to filter ``field_name`` (a BlindIndexField) by."""
     field = model._meta.get_field(field_name)
@@ -185,6 +221,7 @@ __all__ = [
     "SENSITIVE_PI",
     "BlindIndexField",
     "DecryptionError",
+    "DropBlindIndexLikeIndexes",
     "EncryptedTextField",
     "PIClass",
     "blind_index_for",

@@ -101,3 +101,66 @@ def test_masks():
     assert masking.mask_name("张三") == "张*"
     assert masking.mask_name("欧阳娜娜") == "欧**娜"
     assert masking.mask_id_number("") == ""
+
+
+def _blind_index_fields() -> list[tuple[type, object]]:
+    from yiwang.core.personal import BlindIndexField
+
+    return [
+        (m, f)
+        for m in apps.get_models()
+        for f in m._meta.local_concrete_fields
+        if isinstance(f, BlindIndexField)
+    ]
+
+
+def _indexes_on(table: str, column: str) -> list[str]:
+    """The definitions of PostgreSQL indexes on ``table`` that cover ``column``."""
+    with connection.cursor() as cur:
+        cur.execute(
+            "SELECT indexdef FROM pg_indexes WHERE tablename = %s AND indexdef LIKE %s",
+            [table, f"%({column}%"],
+        )
+        return [r[0] for r in cur.fetchall()]
+
+
+@pytest.mark.django_db
+def test_blind_indexes_get_one_btree_each_and_no_like_index() -> None:
+    """An HMAC digest is only compared for equality: the migrated schema has exactly one
+    index per blind-index column (no ``varchar_pattern_ops`` twin for LIKE)."""
+    if connection.vendor != "postgresql":
+        pytest.skip("Django adds LIKE indexes on PostgreSQL only")
+    fields = _blind_index_fields()
+    assert len(fields) >= 6
+    for model, f in fields:
+        defs = _indexes_on(model._meta.db_table, f.column)
+        assert len(defs) == 1, defs
+        assert "pattern_ops" not in defs[0]
+        # Still the same column type, and equality lookups still use the index.
+        assert f.db_type(connection) == "character varying(64)"
+
+
+@pytest.mark.django_db
+def test_the_migration_drops_like_indexes_left_by_older_versions() -> None:
+    if connection.vendor != "postgresql":
+        pytest.skip("Django adds LIKE indexes on PostgreSQL only")
+    from django.db.migrations.executor import MigrationExecutor
+
+    from yiwang.core.personal import DropBlindIndexLikeIndexes
+    from yiwang.registry.models import Person
+
+    table = Person._meta.db_table
+    with connection.schema_editor(atomic=False) as editor:
+        name = editor._create_index_name(table, ["phone_index"], suffix="_like")
+        editor.execute(
+            f"CREATE INDEX {editor.quote_name(name)} ON {editor.quote_name(table)} "
+            "(phone_index varchar_pattern_ops)"
+        )
+        assert len(_indexes_on(table, "phone_index")) == 2
+        state = MigrationExecutor(connection).loader.project_state()
+        DropBlindIndexLikeIndexes("registry").drop(state.apps, editor)
+    assert [d for d in _indexes_on(table, "phone_index") if "pattern_ops" in d] == []
+    assert len(_indexes_on(table, "phone_index")) == 1
+    # Nothing to drop the second time, and nothing at all on SQLite-like no-ops.
+    with connection.schema_editor(atomic=False) as editor:
+        DropBlindIndexLikeIndexes("registry").drop(state.apps, editor)
