@@ -430,3 +430,27 @@ def do_add_community(
     if made:
         audit.record("accounts.division_added", actor=actor, obj=div)
     return div
+
+
+def do_set_language(*, actor: User, language: str) -> User:
+    """The actor's own language (``settings.LANGUAGES`` code; "" for the platform default)."""
+    from yiwang.accounts.language import LANGUAGE_CODES
+
+    if language and language not in LANGUAGE_CODES:
+        codes = ", ".join(sorted(LANGUAGE_CODES))
+        raise ValidationFailed(
+            fields={"language": [_("Choose one of: %(codes)s.") % {"codes": codes}]}
+        )
+    if actor.language == language:
+        return actor
+    with transaction.atomic():
+        before = actor.language
+        actor.language = language
+        actor.save(update_fields=["language"])
+        audit.record(
+            "accounts.language_changed",
+            actor=actor,
+            obj=actor,
+            detail={"from": before, "to": language},
+        )
+    return actor

@@ -12,6 +12,7 @@ from yiwang.accounts.schemas import (
     ActiveIn,
     DepartmentOut,
     DivisionOut,
+    LanguageIn,
     MeOut,
     TokenCreatedOut,
     TokenIn,
@@ -33,6 +34,20 @@ ERRORS: dict[int, Any] = error_responses()
 @me_router.get("", response={200: MeOut, 401: ErrorOut}, summary="Who I am")
 def me(request: AuthedRequest) -> Any:
     return request.user
+
+
+@me_router.put(
+    "/language",
+    response={200: MeOut, **ERRORS},
+    summary="Set my language",
+    description=(
+        "The language of my pages, in-app messages, email and SMS on every device "
+        '(`zh-hans`, `en`, or `""` for the platform default, zh-Hans). An explicit '
+        "Accept-Language header on an API request still wins for that request."
+    ),
+)
+def set_my_language(request: AuthedRequest, payload: LanguageIn) -> Any:
+    return actions.do_set_language(actor=request.user, language=payload.language)
 
 
 @me_router.get("/tokens", response={200: list[TokenOut], 401: ErrorOut}, summary="My API tokens")

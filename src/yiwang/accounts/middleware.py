@@ -47,3 +47,34 @@ class SessionPolicyMiddleware:
                     )
                 return redirect("accounts:otp")
         return self.get_response(request)
+
+
+class UserLanguageMiddleware:
+    """A logged-in person's own language (``User.language``) on every device.
+
+    Runs after authentication. The account's language applies when the request states none
+    of its own: no language cookie (the switch on this device) and, for the API, no
+    Accept-Language header (pages ignore that header: ``PagesChineseFirstMiddleware``).
+    """
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        user = getattr(request, "user", None)
+        lang = getattr(user, "language", "") if user is not None else ""
+        if (
+            lang
+            and user is not None
+            and user.is_authenticated
+            and settings.LANGUAGE_COOKIE_NAME not in request.COOKIES
+            and "HTTP_ACCEPT_LANGUAGE" not in request.META
+        ):
+            from django.utils import translation
+
+            from yiwang.accounts.language import LANGUAGE_CODES
+
+            if lang in LANGUAGE_CODES:
+                translation.activate(lang)
+                request.LANGUAGE_CODE = lang  # type: ignore[attr-defined]
+        return self.get_response(request)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.conf import settings
 from django.contrib.auth.models import AbstractUser, UserManager
 from django.db import models
 from django.utils.translation import gettext_lazy as _
@@ -126,6 +127,17 @@ class User(AbstractUser):
     )
     enterprise_name = models.CharField(_("enterprise name"), max_length=200, blank=True)
     synthetic = models.BooleanField(_("synthetic demo account"), default=False)
+    language = models.CharField(
+        _("language"),
+        max_length=10,
+        blank=True,
+        default="",
+        choices=settings.LANGUAGES,
+        help_text=_(
+            "Pages, messages, email and SMS for this person in this language; blank: the "
+            "platform's default (zh-Hans)"
+        ),
+    )
 
     objects = YiwangUserManager()  # type: ignore[misc]
 

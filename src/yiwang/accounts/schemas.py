@@ -53,8 +53,15 @@ class UserOut(Schema):
         return mask_phone(getattr(obj, "phone", ""))
 
 
+class LanguageIn(Schema):
+    language: str = Field(
+        ..., description='"zh-hans", "en", or "" for the platform default', max_length=10
+    )
+
+
 class MeOut(UserOut):
     capabilities: list[str]
+    language: str = Field(..., description='My language; "" is the platform default (zh-Hans)')
     credit_code: str
     enterprise_name: str
     otp_verified: bool

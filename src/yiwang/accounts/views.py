@@ -107,3 +107,20 @@ def my_access_log_view(request: AuthedRequest) -> HttpResponse:
     if not records:
         messages.info(request, _("Nobody else has read your personal data."))
     return render(request, "accounts/access_log.html", {"records": records})
+
+
+@require_POST
+def set_language(request: HttpRequest) -> HttpResponse:
+    """Django's language switch, and for a logged-in person also their account's language
+    (so that messages, email and SMS written to them by background jobs follow; ADR 0022)."""
+    from django.views.i18n import set_language as django_set_language
+
+    from yiwang.accounts import actions
+    from yiwang.accounts.language import LANGUAGE_CODES
+
+    response = django_set_language(request)
+    lang = request.POST.get("language", "")
+    user = getattr(request, "user", None)
+    if user is not None and user.is_authenticated and lang in LANGUAGE_CODES:
+        actions.do_set_language(actor=user, language=lang)  # type: ignore[arg-type]
+    return response

@@ -1,6 +1,7 @@
 from django.contrib import admin
 from django.urls import include, path
 
+from yiwang.accounts import views as accounts_views
 from yiwang.config.api import api
 
 admin.site.site_header = "一网 Yiwang"
@@ -8,6 +9,8 @@ admin.site.site_title = "一网 Yiwang"
 
 urlpatterns = [
     path("api/v1/", api.urls),
+    # The language switch, which also stores a logged-in person's choice (ADR 0022).
+    path("i18n/setlang/", accounts_views.set_language, name="set_language"),
     path("i18n/", include("django.conf.urls.i18n")),
     path("admin/", admin.site.urls),
     path("accounts/", include("yiwang.accounts.urls")),

@@ -15,6 +15,13 @@ register(EndpointCase("GET", "/api/v1/me", in_scope=lambda w: Probe("resident_a"
 register(EndpointCase("GET", "/api/v1/me/tokens", in_scope=lambda w: Probe("resident_a")))
 register(
     EndpointCase(
+        "PUT",
+        "/api/v1/me/language",
+        in_scope=lambda w: Probe("resident_a", body={"language": "en"}),
+    )
+)
+register(
+    EndpointCase(
         "POST",
         "/api/v1/me/tokens",
         in_scope=lambda w: Probe("dept_staff_a", body={"name": "etl"}, expect=201),
