@@ -21,6 +21,7 @@ from yiwang.accounts.models import Department, User
 from yiwang.accounts.roles import Role
 from yiwang.cases import lookups, sla
 from yiwang.cases import photos as photo_store
+from yiwang.cases.messages import new_message
 from yiwang.cases.models import (
     Case,
     CaseEvent,
@@ -174,17 +175,20 @@ def clean_location(data: dict[str, Any], errors: Errors, *, required: bool) -> d
 def _notify(
     case: Case,
     kind: str,
-    text: str,
+    params: dict[str, Any] | None = None,
     *,
     reporter: bool = True,
     department: Department | None = None,
     role: str = "",
 ) -> None:
+    """In-app messages: the kind and its parameters, rendered in each reader's language when
+    read (``cases.messages``)."""
     rows = []
+    p = params or {}
     if reporter and case.reporter_id:
-        rows.append(Message(recipient_id=case.reporter_id, case=case, kind=kind, text=text))
+        rows.append(new_message(recipient_id=case.reporter_id, case=case, kind=kind, params=p))
     if department is not None:
-        rows.append(Message(department=department, role=role, case=case, kind=kind, text=text))
+        rows.append(new_message(department=department, role=role, case=case, kind=kind, params=p))
     if rows:
         Message.objects.bulk_create(rows)
 
@@ -334,13 +338,7 @@ def do_report_case(
             attachments=case.photos,
             detail={"channel": channel, "routing": routed.reason},
         )
-        _notify(
-            case,
-            "reported",
-            _("Your report was received."),
-            department=centre,
-            role=Role.OPERATOR,
-        )
+        _notify(case, "reported", department=centre, role=Role.OPERATOR)
         # Last: the audit append serialises writers until commit, so take its lock late.
         audit.record(
             "cases.reported",
@@ -451,8 +449,7 @@ def do_transition_case(
             purpose="case handling",
             detail={"from": before, "to": case.state_id, **detail},
         )
-        text = _("Case #%(id)s: %(step)s.") % {"id": case.pk, "step": t.name}
-        _notify(case, t.code, text, reporter=t.code in _PUBLIC, department=_handlers(case))
+        _notify(case, t.code, reporter=t.code in _PUBLIC, department=_handlers(case))
         events.publish("cases.changed", {"case_id": case.pk, "transition": t.code})
     return case
 
@@ -726,15 +723,10 @@ def do_rate_case(
             "cases.rate", actor=actor, obj=case, detail={"rating": rating, "reopen": reopen}
         )
         if case.under_review:
-            text = (
-                _("Case #%(id)s: the reporter is dissatisfied and asks to reopen it.")
-                if reopen
-                else _("Case #%(id)s was rated dissatisfied: review it.")
-            )
             _notify(
                 case,
                 "review",
-                text % {"id": case.pk},
+                {"reopen": bool(reopen)},
                 reporter=False,
                 department=_centre(case),
                 role=Role.OPERATOR,
@@ -817,19 +809,19 @@ def do_sweep_deadlines(*, now: dt.datetime | None = None) -> dict[str, int]:
                 # One summary message per department (its leaders) and per centre.
                 for dept_id, n in _overdue_counts_by_department(newly_red):
                     if dept_id is not None:
-                        Message.objects.create(
+                        new_message(
                             department_id=dept_id,
                             role=Role.DEPT_LEADER,
                             kind="overdue",
-                            text=_("%(n)d cases of your department are overdue.") % {"n": n},
-                        )
+                            params={"n": n, "scope": "department"},
+                        ).save()
                 for centre_id, n in _overdue_counts_by_centre(newly_red):
-                    Message.objects.create(
+                    new_message(
                         department_id=centre_id,
                         role=Role.OPERATOR,
                         kind="overdue",
-                        text=_("%(n)d cases in your area became overdue.") % {"n": n},
-                    )
+                        params={"n": n, "scope": "area"},
+                    ).save()
         red = newly_red.update(
             sla_level=SlaLevel.RED, overdue_since=now, overdue_count=F("overdue_count") + 1
         )

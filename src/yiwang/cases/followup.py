@@ -24,8 +24,8 @@ from django.utils.translation import gettext as _
 
 from yiwang.accounts.models import User
 from yiwang.accounts.roles import Role
-from yiwang.cases.models import Case, CaseEvent, CategoryKind, Message
-from yiwang.cases.notifications import REPORTER, STAFF, compose
+from yiwang.cases.messages import new_message
+from yiwang.cases.models import Case, CaseEvent, CategoryKind
 from yiwang.cases.routing import centre_for
 from yiwang.cases.selectors import access_case
 from yiwang.cases.workflow import actor_fits
@@ -91,8 +91,7 @@ def _ask(case_id: int, now: dt.datetime) -> int:
         )
         # To the reporter's account, or (no account) to the case's contact details only:
         # a row no one sees in-app that the notification job sends by SMS/email.
-        message = Message(recipient_id=case.reporter_id, case=case, kind=ASKED)
-        message.text = compose(message, REPORTER)[1][:500]
+        message = new_message(recipient_id=case.reporter_id, case=case, kind=ASKED)
         message.save()
         audit.record(
             "cases.follow_up_sent",
@@ -174,10 +173,8 @@ def do_answer_follow_up(*, actor: User, case_id: int, still_fixed: bool, note: s
                 case.save(update_fields=["under_review", "updated_at"])
                 centre = centre_for(case.division_prefix)
                 if centre is not None:
-                    message = Message(
+                    new_message(
                         department=centre, role=Role.OPERATOR, case=case, kind="follow_up_broken"
-                    )
-                    message.text = compose(message, STAFF)[1][:500]
-                    message.save()
+                    ).save()
         events.publish("cases.changed", {"case_id": case.pk, "transition": ANSWERED})
     return case

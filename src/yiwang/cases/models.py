@@ -330,6 +330,11 @@ class Message(models.Model):
     role = models.CharField(max_length=20, blank=True)
     case = models.ForeignKey(Case, null=True, blank=True, on_delete=models.CASCADE)
     kind = models.CharField(max_length=30)
+    #: What the text is made of besides the kind and the case (e.g. a count): the text is
+    #: rendered in each reader's language when read (``cases.messages``, ADR 0022).
+    params = models.JSONField(default=dict, blank=True)
+    #: The text in the platform's default language at the time of writing (for older clients
+    #: and messages written before ``params``).
     text = models.CharField(max_length=500)
     created_at = models.DateTimeField(auto_now_add=True)
     read_at = models.DateTimeField(null=True, blank=True)
@@ -340,6 +345,12 @@ class Message(models.Model):
 
     def __str__(self) -> str:
         return self.text
+
+    def render(self) -> str:
+        """The text in the active language (the reader's)."""
+        from yiwang.cases.messages import text_of
+
+        return text_of(self)
 
 
 class Escalation(models.Model):

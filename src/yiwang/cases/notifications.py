@@ -12,9 +12,10 @@ Every case action leaves in-app ``Message`` rows and publishes ``cases.changed``
 - a reporter with no account (Open311, 12345) has no inbox: the public steps of their case's
   timeline are sent to the case's contact details instead (``deliver_case_event``).
 
-Texts are composed in zh-Hans from the message kind and the case, never from free-text notes,
-and carry no personal data. Each delivery (message × channel × person) is recorded in the audit
-log (``cases.notification_sent``, naming the personal-data fields read); the job skips those
+Texts are composed from the message kind and the case (``cases.messages``), never from
+free-text notes, in each recipient's language (ADR 0022), and carry no personal data. Each
+delivery (message × channel × person) is recorded in the audit log
+(``cases.notification_sent``, naming the personal-data fields read); the job skips those
 already recorded, so a retry or a second event never sends the same message twice to the
 same person. A failure is recorded (``cases.notification_failed``) and raised so the queue
 retries it; a permanent failure (the gateway refused the message) is recorded and not retried.
@@ -27,12 +28,15 @@ import logging
 from dataclasses import dataclass
 from typing import Any
 
-from django.utils import timezone
+from django.conf import settings
+from django.utils import timezone, translation
+from django.utils.translation import gettext as _
 
+from yiwang.accounts.language import language_of
 from yiwang.accounts.models import User
 from yiwang.cases.actions import _PUBLIC
+from yiwang.cases.messages import REPORTER, STAFF, compose
 from yiwang.cases.models import Case, CaseEvent, Message
-from yiwang.cases.workflow import TRANSITIONS
 from yiwang.core import audit, events, notify
 from yiwang.core.models import AuditRecord, AuditResult
 
@@ -45,8 +49,6 @@ SIGNATURE = "【一网统管】"
 #: Messages older than this are not sent when a later change of their case comes along
 #: (so switching email/SMS on does not send a case's whole history).
 MAX_AGE = dt.timedelta(hours=48)
-REPORTER = "reporter"
-STAFF = "staff"
 #: Timeline steps sent to a reporter who has no account (the same ones an account holder gets
 #: in-app; the follow-up question travels as a message of its own).
 CONTACT_STEPS = frozenset({"report", *_PUBLIC})
@@ -64,6 +66,7 @@ class Delivery:
     audience: str  # REPORTER or STAFF
     fields: tuple[str, ...]  # personal-data fields read to find ``to``
     subject_id: str = ""
+    language: str = settings.LANGUAGE_CODE  # the recipient's (ADR 0022)
 
     @property
     def ref(self) -> str:
@@ -95,18 +98,21 @@ def reporter_deliveries(case: Case) -> list[Delivery]:
         out.append(Delivery("email", case.contact_email, REPORTER, REPORTER, ("contact_email",)))
     elif user is not None and user.email:
         out.append(Delivery("email", user.email, REPORTER, REPORTER, ("email",)))
-    return [Delivery(d.channel, d.to, d.recipient, d.audience, d.fields, subject) for d in out]
+    lang = language_of(user)
+    return [
+        Delivery(d.channel, d.to, d.recipient, d.audience, d.fields, subject, lang) for d in out
+    ]
 
 
 def user_deliveries(user: User, audience: str) -> list[Delivery]:
     if not user.is_active:
         return []
-    ref, subject = f"user:{user.pk}", str(user.pk)
+    ref, subject, lang = f"user:{user.pk}", str(user.pk), language_of(user)
     out = []
     if user.phone:
-        out.append(Delivery("sms", user.phone, ref, audience, ("phone",), subject))
+        out.append(Delivery("sms", user.phone, ref, audience, ("phone",), subject, lang))
     if user.email:
-        out.append(Delivery("email", user.email, ref, audience, ("email",), subject))
+        out.append(Delivery("email", user.email, ref, audience, ("email",), subject, lang))
     return out
 
 
@@ -128,50 +134,22 @@ def deliveries_for(message: Message) -> list[Delivery]:
 
 
 # --- What -------------------------------------------------------------------------------------
-# Outbound texts are written in zh-Hans directly: they go to Chinese phones and mailboxes
-# whatever language the acting user's session had when the in-app message was stored.
-def compose(message: Message, audience: str) -> tuple[str, str]:
-    """(headline, body) of ``message`` for the reporter or for staff, in zh-Hans."""
-    case = message.case
-    if case is None:
-        return "新消息", message.text
-    ref = f"案件 #{case.pk}（{case.category.name}）"
-    t = TRANSITIONS.get(message.kind)
-    kind = message.kind
-    if audience == REPORTER:
-        if kind == "reported":
-            return "已受理登记", (
-                f"您反映的问题（{case.category.name}）已收到，案件编号 #{case.pk}。我们将尽快处理。"
-            )
-        if kind == "follow_up":
-            closed = timezone.localtime(case.closed_at) if case.closed_at else None
-            when = f"已于{closed:%Y年%m月%d日}办结" if closed else "已办结"
-            return "回访", (
-                f"您反映的问题{ref}{when}。请问问题是否仍已解决？"
-                "请在“我的反映”中回复，或致电 12345。"
-            )
-        if t is not None:
-            return t.zh, f"您反映的问题{ref}有新进展：{t.zh}。"
-        return "新消息", f"您反映的问题{ref}有新消息，请登录查看。"
-    if kind == "reported":
-        return "待受理", f"新{ref}待受理。"
-    if kind == "review":
-        return "待复核", f"{ref}被评为不满意，请复核。"
-    if kind == "follow_up_broken":
-        return "回访未解决", f"{ref}回访：报告人反映问题仍未解决，请复核并重开。"
-    if t is not None:
-        return t.zh, f"{ref}：{t.zh}。"
-    return "新消息", f"{ref}有新消息，请登录查看。"
+# Texts are composed by ``cases.messages`` in each recipient's language (their account's, or
+# the platform default for a reporter known only by contact details). The SMS signature is
+# the same in every language: carriers accept only the registered one.
 
 
 def render(message: Message, delivery: Delivery) -> tuple[str, str]:
-    """(subject, body) as sent on the delivery's channel."""
-    headline, body = compose(message, delivery.audience)
-    number = f"案件 #{message.case_id} " if message.case_id else ""
-    subject = f"{SIGNATURE}{number}{headline}"
-    if delivery.channel == "sms":
-        return "", SIGNATURE + body
-    return subject, body + "\n\n此邮件由系统自动发送，请勿直接回复。"
+    """(subject, body) as sent on the delivery's channel, in the recipient's language."""
+    with translation.override(delivery.language):
+        headline, body = compose(message, delivery.audience)
+        number = _("Case #%(id)s") % {"id": message.case_id} + " " if message.case_id else ""
+        subject = f"{SIGNATURE}{number}{headline}"
+        if delivery.channel == "sms":
+            return "", SIGNATURE + body
+        return subject, body + "\n\n" + _(
+            "This email was sent automatically; please do not reply to it."
+        )
 
 
 # --- Sending ----------------------------------------------------------------------------------

@@ -148,9 +148,18 @@ class MessageOut(Schema):
     id: int
     case_id: int | None
     kind: str
-    text: str
+    text: str = Field(
+        ..., description="In the reader's language (Accept-Language, or my account's)"
+    )
+    params: dict[str, Any] = Field(
+        ..., description="What the text is made of besides kind and case"
+    )
     created_at: dt.datetime
     read_at: dt.datetime | None
+
+    @staticmethod
+    def resolve_text(obj: Any) -> str:
+        return obj.render()  # type: ignore[no-any-return]
 
 
 class ContactOut(Schema):

@@ -110,7 +110,7 @@ def messages_for(actor: User) -> QuerySet[Message]:
         q |= Q(recipient__isnull=True, department_id=actor.department_id, role="") | Q(
             recipient__isnull=True, department_id=actor.department_id, role=actor.role
         )
-    return Message.objects.filter(q).select_related("case")
+    return Message.objects.filter(q).select_related("case", "case__category")
 
 
 def unread_count(actor: User) -> int:

@@ -405,6 +405,7 @@ def inbox(request: AuthedRequest) -> HttpResponse:
     rows = [
         {
             "m": m,
+            "text": m.render(),
             "unread": m.read_at is None and m.recipient_id == request.user.pk,
             "own": m.recipient_id == request.user.pk,
             "link": pages.message_link(request.user, m),

@@ -113,12 +113,70 @@ def test_handlers_hear_of_dispatched_cases(cw, outbox, run):
     assert all(m["body"] == f"【一网统管】案件 #{case.pk}（井盖破损）：派遣。" for m in last[1:])
 
 
-def test_text_is_zh_hans_whatever_the_actors_language(cw, outbox, run):
+def test_texts_follow_the_readers_language_not_the_actors(cw, outbox, run):
+    """An operator working in English leaves messages a Chinese reader reads in Chinese; the
+    stored text is the platform default's (ADR 0022)."""
     with translation.override("en"):
         case = run(report, cw)
         run(step, cw, case, "operator_a", "accept")
-    assert Message.objects.filter(case=case, kind="accept").get().text.startswith("Case #")
+    m = Message.objects.filter(case=case, kind="accept", recipient__isnull=False).get()
+    assert m.text == f"案件 #{case.pk}：受理立案。"
+    with translation.override("zh-hans"):
+        assert m.render() == m.text
+    with translation.override("en"):
+        assert m.render() == f"Case #{case.pk}: Accept and register."
     assert outbox("sms")[-1]["body"].endswith("受理立案。")
+
+
+def test_email_and_sms_in_the_recipients_own_language(cw, outbox, run):
+    resident, operator = cw.users["resident_a"], cw.users["operator_a"]
+    resident.language = "en"
+    resident.save(update_fields=["language"])
+    case = run(report, cw)
+    sms = {m["to"]: m["body"] for m in outbox("sms")}
+    assert sms[_masked(resident.phone)] == (
+        f"【一网统管】Your report (井盖破损) was received; case number #{case.pk}. "
+        "We will deal with it as soon as possible."
+    )
+    # The operator chose nothing: the platform default.
+    assert sms[_masked(operator.phone)] == f"【一网统管】新案件 #{case.pk}（井盖破损）待受理。"
+    mail = {m["to"]: m for m in outbox("email")}
+    mine = mail[notify.mask_recipient("email", resident.email)]
+    assert mine["subject"] == f"【一网统管】Case #{case.pk} Report received"
+    assert mine["body"].endswith("This email was sent automatically; please do not reply to it.")
+    run(step, cw, case, "operator_a", "accept")
+    assert outbox("sms")[-1]["body"] == (
+        f"【一网统管】Your report case #{case.pk} (井盖破损) has progressed: Accept and register."
+    )
+
+
+def test_in_app_messages_in_the_readers_language_over_the_api(cw, client, run):
+    case = run(report, cw)
+    resident = cw.users["resident_a"]
+    client.force_login(resident)
+    zh = client.get("/api/v1/cases/messages").json()["items"]
+    en = client.get("/api/v1/cases/messages", HTTP_ACCEPT_LANGUAGE="en").json()["items"]
+    assert [m["text"] for m in zh if m["case_id"] == case.pk] == ["您的反映已收到。"]
+    assert [m["text"] for m in en if m["case_id"] == case.pk] == ["Your report was received."]
+    assert en[0]["params"] == {}
+    # The inbox page follows the account's language on a device with no language cookie.
+    page = client.get("/console/cases/messages/").text
+    assert "您的反映已收到。" in page and "Your report was received." not in page
+    resident.language = "en"
+    resident.save(update_fields=["language"])
+    page = client.get("/console/cases/messages/").text
+    assert "Your report was received." in page and "您的反映已收到。" not in page
+
+
+def test_overdue_summaries_render_per_reader_and_old_rows_keep_their_text(cw):
+    m = Message.objects.create(kind="overdue", params={"n": 3, "scope": "area"}, text="x")
+    with translation.override("en"):
+        assert m.render() == "3 cases in your area became overdue."
+    with translation.override("zh-hans"):
+        assert m.render() != "3 cases in your area became overdue."
+    old = Message.objects.create(kind="overdue", text="旧的文本")  # written before params
+    with translation.override("en"):
+        assert old.render() == "旧的文本"
 
 
 def test_reporter_without_an_account_gets_the_public_steps(cw, outbox, run):
