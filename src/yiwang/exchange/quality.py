@@ -30,6 +30,7 @@ from typing import Any
 
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from yiwang.core import audit
 from yiwang.exchange.actions import FILLED_KEY
@@ -424,24 +425,40 @@ NOTICE = "exchange.quality_notice"
 
 
 def _notice_text(run: QualityRun, stage: str) -> tuple[str, str]:
+    """(subject, body) in the active language (the recipient's: ``send_quality_notice``)."""
     ds = run.dataset
     failing = sorted({f"{c['rule']}:{c['field']}".rstrip(":") for c in run.checks if c["failed"]})
+    values = {"name": ds.name, "code": ds.code, "due": run.due_on}
     if stage == "overdue":
-        subject = f"【数据质量】逾期未整改：{ds.name}"
-        lead = f"数据集“{ds.name}”（{ds.code}）的质量问题已超过整改期限（{run.due_on}）仍未解决"
+        subject = _("Overdue, not rectified: %(name)s") % values
+        lead = (
+            _(
+                "The quality problems of the dataset “%(name)s” (%(code)s) are still not solved "
+                "after the deadline (%(due)s)"
+            )
+            % values
+        )
     else:
-        subject = f"【数据质量】请整改：{ds.name}"
-        lead = f"数据集“{ds.name}”（{ds.code}）的质量检查发现问题，请于 {run.due_on} 前整改"
-    body = (
-        f"{lead}。得分 {run.score}；问题项：{'、'.join(failing)}。请登录数据共享平台查看质量报告。"
-    )
-    return subject, body
+        subject = _("Please rectify: %(name)s") % values
+        lead = (
+            _(
+                "The quality check of the dataset “%(name)s” (%(code)s) found problems; rectify "
+                "them by %(due)s"
+            )
+            % values
+        )
+    body = _(
+        "%(lead)s. Score %(score)s; problems: %(failing)s. Log in to the data sharing "
+        "platform to read the quality report."
+    ) % {"lead": lead, "score": run.score, "failing": _(", ").join(failing)}
+    return _("[Data quality]") + subject, body
 
 
 def send_quality_notice(run_id: int, stage: str) -> dict[str, int]:
     """Email the owning department about a quality run's problems — its data staff and
     leaders when they first appear (``new``), its leaders when the deadline has passed
     (``overdue``) — once per recipient, deadline and stage (each sending is audited)."""
+    from yiwang.accounts.language import in_language_of
     from yiwang.accounts.models import User
     from yiwang.accounts.roles import Cap, Role
     from yiwang.core import notify
@@ -460,7 +477,6 @@ def send_quality_notice(run_id: int, stage: str) -> dict[str, int]:
             event=NOTICE, object_type="exchange.dataset", object_id=str(ds.pk)
         ).values_list("detail", flat=True)
     }
-    subject, body = _notice_text(run, stage)
     retry = False
     for user in users:
         if not user.email or not user.can(Cap.DATA_PUBLISH):
@@ -469,6 +485,8 @@ def send_quality_notice(run_id: int, stage: str) -> dict[str, int]:
         if ref in done:
             counts["skipped"] += 1
             continue
+        with in_language_of(user):  # ADR 0022
+            subject, body = _notice_text(run, stage)
         try:
             notify.send_email(user.email, subject, body, key=f"quality-{ds.pk}-{ref}")
         except Exception as exc:

@@ -958,13 +958,17 @@ def _notify_staff(task: ApprovalTask, *, escalate: bool, notify: Any) -> None:
     departments = [task.department_id]
     if escalate:
         departments.append(task.application.bundle.lead_department_id)
-    subject = (
-        _("Overdue: %(matter)s, application %(no)s")
-        if escalate
-        else _("Due within one working day: %(matter)s, application %(no)s")
-    ) % {"matter": task.implementation.matter.name, "no": task.application.number}
+    from yiwang.accounts.language import in_language_of
+
+    values = {"matter": task.implementation.matter.name, "no": task.application.number}
     for user in User.objects.filter(department_id__in=departments, role__in=roles, is_active=True):
         if user.email:
+            with in_language_of(user):  # ADR 0022
+                subject = (
+                    _("Overdue: %(matter)s, application %(no)s")
+                    if escalate
+                    else _("Due within one working day: %(matter)s, application %(no)s")
+                ) % values
             key = f"onestop-{'esc' if escalate else 'rem'}-{task.pk}-{user.pk}"
             transaction.on_commit(_sender(notify, user.email, subject, key))
 

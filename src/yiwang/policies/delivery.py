@@ -22,7 +22,10 @@ from typing import Any
 
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import pgettext
 
+from yiwang.accounts.language import in_language_of
 from yiwang.accounts.models import User
 from yiwang.accounts.roles import Role
 from yiwang.core import audit, notify
@@ -397,15 +400,33 @@ def _recipients(org: Organisation, pref: PolicyPreference) -> list[tuple[str, st
 
 
 def _text(d: PolicyDelivery) -> tuple[str, str]:
+    """(subject, body) in the active language (the recipient's: ``send_notice``)."""
     item = d.item
-    verdict = "符合申报条件" if d.verdict == "pass" else "可能符合申报条件（需补充信息）"
-    deadline = f"，申报截止{item.closes_on:%Y年%-m月%-d日}" if item.closes_on else ""
-    subject = f"【政策通】{item.title}"
-    body = (
-        f"贵单位{verdict}：{item.title}（{item.department.name}）{deadline}。"
-        "请登录一网统管企业服务查看匹配理由。"
+    verdict = (
+        _("meets the conditions to apply for")
+        if d.verdict == "pass"
+        else _("may meet the conditions (more information needed) to apply for")
     )
-    return subject, body
+    values = {"verdict": verdict, "title": item.title, "department": item.department.name}
+    if item.closes_on:
+        closes = item.closes_on
+        values["date"] = pgettext(
+            "date, Chinese without leading zeros", "%(year)d-%(month)02d-%(day)02d"
+        ) % {
+            "year": closes.year,
+            "month": closes.month,
+            "day": closes.day,
+        }
+        body = _(
+            "Your organisation %(verdict)s %(title)s (%(department)s); applications close on "
+            "%(date)s. Log in to the enterprise service to see why it matched."
+        )
+    else:
+        body = _(
+            "Your organisation %(verdict)s %(title)s (%(department)s). Log in to the enterprise "
+            "service to see why it matched."
+        )
+    return f"【政策通】{item.title}", body % values
 
 
 def send_notice(delivery_id: int) -> dict[str, int]:
@@ -428,7 +449,6 @@ def send_notice(delivery_id: int) -> dict[str, int]:
             event=SENT, object_type="policies.policydelivery", object_id=str(d.pk)
         ).values_list("detail", flat=True)
     }
-    subject, body = _text(d)
     channels = set(d.channels or [])
     retry = False
     for channel, to, user in _recipients(d.organisation, pref):
@@ -436,6 +456,8 @@ def send_notice(delivery_id: int) -> dict[str, int]:
         if ref in done:
             counts["skipped"] += 1
             continue
+        with in_language_of(user):  # ADR 0022
+            subject, body = _text(d)
         detail = {"ref": ref, "channel": channel, "to": notify.mask_recipient(channel, to)}  # type: ignore[arg-type]
         try:
             if channel == "email":

@@ -5,13 +5,18 @@ that marks several of a department's tasks overdue sends each handler one messag
 many and which (up to five task numbers), not one message per task. Each delivery (channel ×
 person) is recorded in the audit log (``ratings.notification_sent`` on the department, the
 field read named, the recipient masked, the batch key); a retry skips those already recorded.
-Texts are in zh-Hans and carry no personal data and no comment text.
+Texts are in each handler's language (ADR 0022) and carry no personal data and no comment
+text.
 """
 
 from __future__ import annotations
 
 import hashlib
 
+from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
+
+from yiwang.accounts.language import in_language_of
 from yiwang.accounts.models import User
 from yiwang.core import audit, notify
 from yiwang.core.models import AuditRecord, AuditResult
@@ -43,9 +48,18 @@ def _recipients(department_id: int) -> list[tuple[str, str, User]]:
 
 
 def _text(ids: list[int]) -> tuple[str, str]:
-    listed = "、".join(f"#{i}" for i in ids[:LISTED]) + ("等" if len(ids) > LISTED else "")
-    subject = f"{SIGNATURE}差评整改已超期"
-    body = f"您部门有 {len(ids)} 件差评整改任务已超过整改期限（{listed}），请尽快回访并整改。"
+    """(subject, body) in the active language (the recipient's: ``deliver_overdue``)."""
+    listed = _(", ").join(f"#{i}" for i in ids[:LISTED])
+    if len(ids) > LISTED:
+        listed = _("%(listed)s and others") % {"listed": listed}
+    subject = SIGNATURE + _("Rectification of poor ratings overdue")
+    body = ngettext(
+        "%(n)d rectification task of your department for a poor rating is past its deadline "
+        "(%(listed)s): follow up and rectify it as soon as possible.",
+        "%(n)d rectification tasks of your department for poor ratings are past their "
+        "deadline (%(listed)s): follow up and rectify them as soon as possible.",
+        len(ids),
+    ) % {"n": len(ids), "listed": listed}
     return subject, body
 
 
@@ -69,13 +83,14 @@ def deliver_overdue(department_id: int, rectification_ids: list[int]) -> dict[st
         ).values_list("detail", flat=True)
         if (d or {}).get("batch") == key
     }
-    subject, body = _text(ids)
     retry = False
     for channel, to, user in _recipients(department_id):
         ref = f"{channel}:user:{user.pk}"
         if ref in done:
             counts["skipped"] += 1
             continue
+        with in_language_of(user):  # ADR 0022
+            subject, body = _text(ids)
         detail = {
             "ref": ref,
             "batch": key,

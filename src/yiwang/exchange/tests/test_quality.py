@@ -181,3 +181,33 @@ def test_problems_are_routed_to_the_owner_once_and_escalated_when_overdue(
     escalated = mails()[2:]
     assert len(escalated) == 1 and "逾期" in escalated[0]["subject"]
     assert AuditRecord.objects.filter(event=quality.NOTICE).count() == 3
+
+
+def test_the_quality_notice_is_in_each_recipients_language(
+    xw, settings, tmp_path, django_capture_on_commit_callbacks
+):
+    import json
+
+    settings.DATA_DIR = tmp_path
+    settings.YIWANG_EMAIL_BACKEND = "file"
+    leader = xw.users["dept_leader_a"]
+    leader.language = "en"
+    leader.save(update_fields=["language"])
+    actions.do_load_dataset(
+        actor=xw.users["dept_staff_a"],
+        code="ent_reg_a",
+        source="api",
+        content=[{"credit_code": make_credit_code("330106", "MA0000011"), "name": "甲"}],
+    )
+    ds = Dataset.objects.get(code="ent_reg_a")
+    with django_capture_on_commit_callbacks(execute=True):
+        run = quality.run_quality(ds)
+    lines = (tmp_path / "outbox" / "email.jsonl").read_text(encoding="utf-8").splitlines()
+    subjects = sorted(json.loads(x)["subject"] for x in lines)
+    assert subjects == sorted(
+        [f"[Data quality]Please rectify: {ds.name}", f"【数据质量】请整改：{ds.name}"]
+    )
+    bodies = [json.loads(x)["body"] for x in lines]
+    assert any(b.startswith(f"The quality check of the dataset “{ds.name}”") for b in bodies)
+    assert any(b.endswith("请登录数据共享平台查看质量报告。") for b in bodies)
+    assert run.due_on is not None

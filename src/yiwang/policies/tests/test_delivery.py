@@ -7,7 +7,7 @@ import datetime as dt
 import json
 
 import pytest
-from django.utils import timezone
+from django.utils import timezone, translation
 
 from yiwang.core.models import AuditRecord
 from yiwang.policies import actions, delivery, matching
@@ -69,6 +69,28 @@ def test_publish_matches_in_bulk_and_delivers_once(gw, orgs, run, outbox):
     delivery.on_published(item.pk)
     assert PolicyDelivery.objects.filter(item=item).count() == 2
     assert len(outbox("email")) == 1
+
+
+def test_the_notice_is_in_the_enterprise_users_language(gw, orgs, run, outbox):
+    user = gw.users["enterprise_a"]
+    user.email, user.language = "boss@example.com", "en"
+    user.save()
+    item = f.draft_item(gw)
+    actions.submit_for_review(gw.users["dept_staff_a"], item)
+    run(actions.approve, gw.users["dept_leader_a"], item)
+    [mail] = outbox("email")
+    assert mail["subject"] == f"【政策通】{item.title}"
+    assert mail["body"].startswith(
+        f"Your organisation meets the conditions to apply for {item.title} ("
+    )
+    assert mail["body"].endswith("Log in to the enterprise service to see why it matched.")
+    user.language = ""
+    user.save()
+    with translation.override("zh-hans"):
+        notice = PolicyDelivery.objects.get(item=item, organisation=orgs["rich"])
+        _subject, body = delivery._text(notice)
+    assert body.startswith(f"贵单位符合申报条件：{item.title}（")
+    assert body.endswith("。请登录一网统管企业服务查看匹配理由。")
 
 
 def test_opt_out(gw, orgs, run):

@@ -60,6 +60,25 @@ def test_several_overdue_tasks_make_one_message_per_person_and_channel(world, ru
     assert len(new) == 2 and all("有 3 件" in x["body"] for x in new)
 
 
+def test_each_handler_is_written_to_in_their_own_language(world, run, settings):
+    """ADR 0022: the leader chose English, the staff member nothing (zh-Hans)."""
+    settings.YIWANG_SMS_BACKEND = "file"
+    leader, staff = world.users["dept_leader_a"], world.users["dept_staff_a"]
+    leader.language = "en"
+    leader.save(update_fields=["language"])
+    before = len(_sms_lines())
+    rect = f.rate(world, f.invite(world), "1").rectification
+    run(actions.do_sweep_rectifications, now=rect.due_at + dt.timedelta(hours=1))
+    by_to = {x["to"]: x["body"] for x in _sms_lines()[before:]}
+    assert by_to[notify.mask_recipient("sms", leader.phone)] == (
+        f"【好差评】1 rectification task of your department for a poor rating is past its "
+        f"deadline (#{rect.pk}): follow up and rectify it as soon as possible."
+    )
+    assert by_to[notify.mask_recipient("sms", staff.phone)] == (
+        f"【好差评】您部门有 1 件差评整改任务已超过整改期限（#{rect.pk}），请尽快回访并整改。"
+    )
+
+
 def test_a_rectified_task_is_not_marked_overdue(world, run):
     rect = f.rate(world, f.invite(world), "1").rectification
     staff = world.users["dept_staff_a"]
