@@ -44,6 +44,7 @@ def test_the_accounts_language_applies_on_a_new_device(client) -> None:
     r = client.get("/accounts/profile/")
     assert r.status_code == 200
     assert r.headers["Content-Language"] == "en"
+    assert "English" in r.text  # the profile names the chosen language
     # This device's own switch wins over the account.
     client.cookies["django_language"] = "zh-hans"
     r = client.get("/accounts/profile/")
