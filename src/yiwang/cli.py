@@ -257,6 +257,9 @@ def build_parser() -> argparse.ArgumentParser:
     from yiwang.registry.cli import add_subparsers as add_import_subparsers
 
     add_import_subparsers(sub)
+    from yiwang.grid.cli import add_subparsers as add_grid_subparsers
+
+    add_grid_subparsers(sub)
 
     k = sub.add_parser("keys", help="key material")
     ksub = k.add_subparsers(dest="keys_command", required=True)

@@ -9,8 +9,10 @@ class CasesConfig(AppConfig):
 
     def ready(self) -> None:
         from yiwang.cases import (
+            grid_counts,
             lookups,
             tasks_notify,  # noqa: F401  (cases.changed subscriber, notification jobs)
         )
 
         lookups.connect()
+        grid_counts.register()  # 事 on the grid map and profile

@@ -5,16 +5,19 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+import shapely
 from django.db import transaction
 from django.utils.translation import gettext as _
 from shapely.geometry import shape
 
 from yiwang.accounts.models import Division, DivisionLevel, User
 from yiwang.accounts.roles import Cap, Role
+from yiwang.accounts.selectors import division_scope
 from yiwang.core import audit, events
 from yiwang.core.errors import Forbidden, NotFound, ValidationFailed
 from yiwang.grid import geometry as geo
 from yiwang.grid.models import Grid, GridMember
+from yiwang.grid.selectors import access_administered_grid, grid_admin_prefix
 
 
 @dataclass
@@ -48,7 +51,7 @@ class GridImportReport:
         }
 
 
-def _require_grid_admin(actor: User | None) -> None:
+def require_grid_admin(actor: User | None) -> None:
     if actor is not None and not (actor.can(Cap.ORG_MANAGE) or actor.role == Role.DATA_ADMIN):
         raise Forbidden(_("Only data or system administrators manage grids."))
 
@@ -66,12 +69,19 @@ def do_import_grids(
     """Import unit grids from a FeatureCollection.
 
     Every feature is checked; refused features (unreadable, not polygons, invalid or
-    self-intersecting, unknown community, bad code) are reported with their index and
-    location and nothing of them is written; overlaps and gaps are reported with area and
+    self-intersecting, unknown community, a community outside the actor's territory, bad
+    code) are reported with their index, location and the property at fault, and nothing of
+    them is written. Overlaps (between features, and with the grids already stored, leaving
+    out the stored grids the file replaces by code) and gaps (holes enclosed by the new grids
+    together with the stored grids of the same communities) are reported with area and
     location. Features without a code are numbered west→east, north→south after the existing
     grids of their community. Upsert by code. ``dry_run`` reports without writing.
+
+    A data administrator imports only under the divisions of their post; the system
+    administrator and the system itself (``actor`` None) anywhere (``grid_admin_prefix``).
     """
-    _require_grid_admin(actor)
+    require_grid_admin(actor)
+    territory = grid_admin_prefix(actor)
     mapping = mapping or PropertyMapping()
     report = GridImportReport(dry_run=dry_run)
     feats, problems = geo.parse_feature_collection(data)
@@ -96,10 +106,26 @@ def do_import_grids(
                 code=ccode, level=DivisionLevel.COMMUNITY, valid_to__isnull=True
             ).first()
         community = communities[ccode]
+        # The property that named the community: its own, or the grid code it came from.
+        cfield = mapping.community if props.get(mapping.community) or not code else mapping.code
         if community is None:
             report.problems.append(
                 geo.Problem(
-                    "missing_property", f"feature {i}: unknown community code {ccode!r}", [i]
+                    "missing_property",
+                    f"feature {i}: unknown community code {ccode!r}",
+                    [i],
+                    field=cfield,
+                )
+            )
+            report.refused += 1
+            continue
+        if territory is None or not community.code.startswith(territory):
+            report.problems.append(
+                geo.Problem(
+                    "outside_scope",
+                    f"feature {i}: community {community.code} is outside your territory",
+                    [i],
+                    field=cfield,
                 )
             )
             report.refused += 1
@@ -111,13 +137,19 @@ def do_import_grids(
                     f"feature {i}: grid code {code!r} must be 15 digits starting with "
                     f"community {community.code}",
                     [i],
+                    field=mapping.code,
                 )
             )
             report.refused += 1
             continue
         if code and code in seen_codes:
             report.problems.append(
-                geo.Problem("duplicate_code", f"feature {i}: code {code} appears twice", [i])
+                geo.Problem(
+                    "duplicate_code",
+                    f"feature {i}: code {code} appears twice",
+                    [i],
+                    field=mapping.code,
+                )
             )
             report.refused += 1
             continue
@@ -129,7 +161,11 @@ def do_import_grids(
     geoms = [a[1] for a in accepted]
     ids = [a[0] for a in accepted]
     report.problems.extend(geo.overlaps(geoms, ids))
-    report.problems.extend(geo.gaps(geoms))
+    replaced = {a[2]["_code"] for a in accepted if a[2]["_code"]}
+    stored, labels = _stored_near(geoms, replaced, territory or "")
+    report.problems.extend(geo.overlaps_stored(geoms, ids, stored, labels))
+    neighbours = _stored_in_communities({a[3].pk for a in accepted}, replaced)
+    report.problems.extend(geo.gaps(geoms, stored=neighbours))
 
     # Number the uncoded ones per community, after that community's highest sequence.
     by_comm: dict[int, list[int]] = {}
@@ -195,21 +231,84 @@ def do_import_grids(
     return report
 
 
-def do_assign_member(
-    *, actor: User | None, grid_id: int, user_id: int, role: str = GridMember.Role.WORKER
-) -> GridMember:
-    _require_grid_admin(actor)
-    grid = Grid.objects.filter(pk=grid_id).first()
-    user = User.objects.filter(pk=user_id, role=Role.GRID_WORKER).first()
-    if grid is None:
-        raise NotFound()
-    if user is None:
+def _stored_near(
+    geoms: list[Any], replaced: set[str], territory: str
+) -> tuple[list[Any], list[str]]:
+    """Active stored grids whose bounding box meets the new grids' (bbox columns, indexed by
+    nothing but cheap to scan), leaving out the ones the import replaces by code. Grids
+    outside the actor's territory are labelled ``""`` so the report does not name them."""
+    if not geoms:
+        return [], []
+    minx, miny, maxx, maxy = (float(v) for v in shapely.total_bounds(geoms))
+    rows = Grid.objects.filter(
+        active=True, min_lng__lte=maxx, max_lng__gte=minx, min_lat__lte=maxy, max_lat__gte=miny
+    ).values_list("code", "geometry")
+    out: list[Any] = []
+    labels: list[str] = []
+    for code, geometry in rows.iterator(chunk_size=2000):
+        if code in replaced:
+            continue
+        out.append(shape(geometry))
+        labels.append(code if code.startswith(territory) else "")
+    return out, labels
+
+
+def _stored_in_communities(community_ids: set[int], replaced: set[str]) -> list[Any]:
+    rows = Grid.objects.filter(active=True, community_id__in=community_ids).values_list(
+        "code", "geometry"
+    )
+    return [shape(g) for code, g in rows.iterator(chunk_size=2000) if code not in replaced]
+
+
+def _member_user(actor: User | None, grid: Grid, user_id: int) -> User:
+    """The grid worker to assign: in the actor's territory, and their own division covers the
+    grid (a street's grid worker works in that street's grids)."""
+    territory = grid_admin_prefix(actor) or ""
+    user = (
+        User.objects.select_related("division", "department__division")
+        .filter(pk=user_id, role=Role.GRID_WORKER, is_active=True)
+        .first()
+    )
+    div = division_scope(user) if user is not None else None
+    if user is None or div is None or not div.prefix.startswith(territory):
+        # Not a grid worker, or not one of the actor's: the same answer (not disclosed).
         raise ValidationFailed(
-            fields={"user_id": [_("Only grid workers can be assigned to grids.")]}
+            fields={"user_id": [_("There is no grid worker with this id in your territory.")]}
         )
+    if not grid.code.startswith(div.prefix):
+        raise ValidationFailed(
+            fields={
+                "user_id": [
+                    _("This grid worker's division (%(division)s) does not cover the grid.")
+                    % {"division": div.name}
+                ]
+            }
+        )
+    return user
+
+
+def do_assign_member(
+    *,
+    actor: User | None,
+    grid_id: int,
+    user_id: int,
+    role: str = GridMember.Role.WORKER,
+    move: bool = False,
+) -> GridMember:
+    """Make a grid worker a worker or leader of a grid. Grid and worker must both be in the
+    actor's territory and the worker's own division must cover the grid. ``move`` also
+    removes the worker from every other grid (a move: the old grids leave their scope)."""
+    require_grid_admin(actor)
+    grid = access_administered_grid(actor, grid_id)
     if role not in GridMember.Role.values:
         raise ValidationFailed(fields={"role": [_("Unknown grid role.")]})
+    user = _member_user(actor, grid, user_id)
     with transaction.atomic():
+        if move:
+            for old in (
+                GridMember.objects.filter(user=user).exclude(grid=grid).select_related("grid")
+            ):
+                _remove(actor, old, reason="moved")
         member, _created = GridMember.objects.update_or_create(
             grid=grid, user=user, defaults={"role": role}
         )
@@ -217,9 +316,36 @@ def do_assign_member(
             "grid.member_assigned",
             actor=actor,
             obj=member,
-            detail={"grid": grid.code, "role": role},
+            detail={"grid": grid.code, "user_id": user.pk, "role": role, "move": move},
         )
     return member
+
+
+def _remove(actor: User | None, member: GridMember, *, reason: str = "") -> None:
+    detail = {"grid": member.grid.code, "user_id": member.user_id, "role": member.role}
+    if reason:
+        detail["reason"] = reason
+    audit.record(
+        "grid.member_removed",
+        actor=actor,
+        object_type="grid.gridmember",
+        object_id=member.pk,
+        detail=detail,
+    )
+    member.delete()
+
+
+def do_remove_member(*, actor: User | None, grid_id: int, user_id: int) -> None:
+    """Take a worker or leader off a grid: the grid leaves their scope at once (grid scope is
+    read from memberships on every request). 404 for a grid outside the actor's territory
+    or a user who is not a member of it."""
+    require_grid_admin(actor)
+    grid = access_administered_grid(actor, grid_id)
+    member = GridMember.objects.filter(grid=grid, user_id=user_id).select_related("grid").first()
+    if member is None:
+        raise NotFound()
+    with transaction.atomic():
+        _remove(actor, member)
 
 
 def grid_shape(grid: Grid) -> Any:

@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
+import json
+import os
 from typing import Any
 
-from ninja import Router, Schema
+from django.conf import settings
+from django.utils.translation import gettext as _
+from ninja import Router, Schema, Status
 from ninja.pagination import paginate
 
 from yiwang.accounts.types import AuthedRequest
 from yiwang.core import audit
 from yiwang.core.api import PageNumber, error_responses
+from yiwang.core.errors import DomainError, ValidationFailed
 from yiwang.grid import actions, selectors
 
 router = Router()
@@ -47,6 +52,8 @@ class ProblemOut(Schema):
     features: list[int]
     area_m2: float
     location: list[float] | None
+    field: str = ""
+    grids: list[str] = []
 
 
 class GridImportOut(Schema):
@@ -62,6 +69,13 @@ class GridImportOut(Schema):
 class MemberIn(Schema):
     user_id: int
     role: str = "worker"
+    move: bool = False
+
+
+class MemberOut(Schema):
+    grid: str
+    user_id: int
+    role: str
 
 
 @router.get("/grids", response={200: list[GridOut], **ERRORS}, summary="Grids in my scope")
@@ -88,27 +102,151 @@ def grids_geojson(request: AuthedRequest, community: str = "") -> Any:
     return selectors.feature_collection(qs)
 
 
+IMPORT_DESCRIPTION = (
+    "Every feature is validated. Refused features (unreadable, not a polygon, invalid or "
+    "self-intersecting, unknown community, a community outside your territory, bad or "
+    "duplicate code) are reported with their index, location and the property at fault "
+    "(`field`); overlaps between features and with grids already stored (`grids` names "
+    "them), and gaps enclosed by the new and stored grids of the same communities, are "
+    "reported with area (m²) and location. A data administrator imports only under the "
+    "divisions of their post; the system administrator anywhere. `dry_run` reports without "
+    "writing. See docs/grids.md."
+)
+
+
+def _report(
+    request: AuthedRequest,
+    data: Any,
+    *,
+    code_property: str,
+    name_property: str,
+    community_property: str,
+    community_code: str,
+    dry_run: bool,
+    source: str,
+) -> dict[str, Any]:
+    report = actions.do_import_grids(
+        actor=request.user,
+        data=data,
+        mapping=actions.PropertyMapping(
+            code=code_property or "code",
+            name=name_property or "name",
+            community=community_property or "community",
+        ),
+        community_code=community_code,
+        dry_run=dry_run,
+        source=source,
+    )
+    return report.as_dict()
+
+
 @router.post(
     "/grids/import",
     response={200: GridImportOut, **ERRORS},
-    summary="Import grids from a GeoJSON FeatureCollection (data/system admin)",
-    description="Every feature is validated; refused features, overlaps and gaps are reported "
-    "with area and location. `dry_run` reports without writing.",
+    summary="Import grids from a GeoJSON FeatureCollection in a JSON body (data/system admin)",
+    description=IMPORT_DESCRIPTION
+    + " The JSON body is limited like every API body (2 MB by default); send larger files "
+    "to `POST /grids/import/file`.",
 )
 def import_grids(request: AuthedRequest, payload: GridImportIn) -> Any:
-    report = actions.do_import_grids(
-        actor=request.user,
-        data=payload.data,
-        mapping=actions.PropertyMapping(
-            code=payload.code_property,
-            name=payload.name_property,
-            community=payload.community_property,
-        ),
+    return _report(
+        request,
+        payload.data,
+        code_property=payload.code_property,
+        name_property=payload.name_property,
+        community_property=payload.community_property,
         community_code=payload.community_code,
         dry_run=payload.dry_run,
         source="api",
     )
-    return report.as_dict()
+
+
+def import_max_bytes() -> int:
+    """The body limit of the GeoJSON file upload (``YIWANG_GRID_IMPORT_MAX_BYTES``, 50 MB)."""
+    return int(
+        getattr(settings, "GRID_IMPORT_MAX_BYTES", 0)
+        or os.environ.get("YIWANG_GRID_IMPORT_MAX_BYTES", "")
+        or 50 * 1024 * 1024
+    )
+
+
+_TRUE = {"1", "true", "yes", "on"}
+
+
+@router.post(
+    "/grids/import/file",
+    response={200: GridImportOut, **ERRORS},
+    summary="Import grids from an uploaded GeoJSON file (multipart; data/system admin)",
+    description=IMPORT_DESCRIPTION
+    + " Send `multipart/form-data` with the GeoJSON in the `file` part (up to 50 MB, "
+    "`YIWANG_GRID_IMPORT_MAX_BYTES`; larger bodies get 413 `body_too_large`) and the options "
+    "as form fields.",
+    openapi_extra={
+        "requestBody": {
+            "required": True,
+            "content": {
+                "multipart/form-data": {
+                    "schema": {
+                        "type": "object",
+                        "required": ["file"],
+                        "properties": {
+                            "file": {"type": "string", "format": "binary"},
+                            "code_property": {"type": "string", "default": "code"},
+                            "name_property": {"type": "string", "default": "name"},
+                            "community_property": {"type": "string", "default": "community"},
+                            "community_code": {"type": "string", "default": ""},
+                            "dry_run": {"type": "boolean", "default": False},
+                        },
+                    }
+                }
+            },
+        }
+    },
+)
+def import_grids_file(request: AuthedRequest) -> Any:
+    actions.require_grid_admin(request.user)
+    limit = import_max_bytes()
+    try:
+        size = int(request.META.get("CONTENT_LENGTH") or 0)
+    except ValueError:
+        size = 0
+    if size > limit:
+        raise DomainError(
+            _("The request body is %(size)d bytes; the limit is %(limit)d.")
+            % {"size": size, "limit": limit},
+            code="body_too_large",
+            status=413,
+        )
+    ctype = request.META.get("CONTENT_TYPE", "").split(";")[0].strip().lower()
+    upload = request.FILES.get("file") if ctype == "multipart/form-data" else None
+    if upload is None:
+        raise ValidationFailed(
+            fields={"file": [_("Upload the GeoJSON file as multipart/form-data field 'file'.")]}
+        )
+    if upload.size is not None and upload.size > limit:
+        raise DomainError(
+            _("The request body is %(size)d bytes; the limit is %(limit)d.")
+            % {"size": upload.size, "limit": limit},
+            code="body_too_large",
+            status=413,
+        )
+    try:
+        data = json.load(upload)
+    except (ValueError, UnicodeDecodeError):
+        raise ValidationFailed(
+            fields={"file": [_("The file is not valid JSON (GeoJSON, UTF-8).")]}
+        ) from None
+    form = request.POST
+    return _report(
+        request,
+        data,
+        code_property=form.get("code_property", ""),
+        name_property=form.get("name_property", ""),
+        community_property=form.get("community_property", ""),
+        community_code=form.get("community_code", ""),
+        dry_run=form.get("dry_run", "").strip().lower() in _TRUE,
+        source=f"api:{upload.name}"[:200],
+    )
 
 
 @router.get("/grids/{grid_id}", response={200: GridOut, **ERRORS})
@@ -118,12 +256,30 @@ def get_grid(request: AuthedRequest, grid_id: int) -> Any:
 
 @router.post(
     "/grids/{grid_id}/members",
-    response={200: dict[str, Any], **ERRORS},
-    summary="Assign a grid worker",
+    response={200: MemberOut, **ERRORS},
+    summary="Assign a grid worker or leader to a grid (data/system admin)",
+    description="The grid and the grid worker must both be in your territory and the worker's "
+    "own division must cover the grid (422 on `user_id` otherwise); a grid outside your "
+    "territory is 404. `move: true` also takes the worker off every other grid. Audited.",
 )
 def add_member(request: AuthedRequest, grid_id: int, payload: MemberIn) -> Any:
-    selectors.access_grid(request.user, grid_id)
     m = actions.do_assign_member(
-        actor=request.user, grid_id=grid_id, user_id=payload.user_id, role=payload.role
+        actor=request.user,
+        grid_id=grid_id,
+        user_id=payload.user_id,
+        role=payload.role,
+        move=payload.move,
     )
     return {"grid": m.grid.code, "user_id": m.user_id, "role": m.role}
+
+
+@router.delete(
+    "/grids/{grid_id}/members/{user_id}",
+    response={204: None, **ERRORS},
+    summary="Remove a grid worker or leader from a grid (data/system admin)",
+    description="The grid leaves the worker's scope at once. 404 for a grid outside your "
+    "territory or a user who is not a member of it. Audited.",
+)
+def remove_member(request: AuthedRequest, grid_id: int, user_id: int) -> Any:
+    actions.do_remove_member(actor=request.user, grid_id=grid_id, user_id=user_id)
+    return Status(204, None)

@@ -33,6 +33,41 @@ def grid_scope_q(actor: User, prefix: str = "") -> Q:
     return Q(**{f"{prefix}code__startswith": div.prefix})
 
 
+def grid_admin_prefix(actor: User | None) -> str | None:
+    """The division prefix under which ``actor`` administers grids (imports, members).
+
+    ``""`` means everywhere: the system itself (``actor`` None: CLI without ``--user``, demo,
+    tests) and the system administrator, who is whole-platform for organisation data as in
+    ``accounts.selectors.WHOLE_PLATFORM_ROLES``. A data administrator administers the
+    division subtree of their post; anyone else nothing (``None``).
+    """
+    if actor is None:
+        return ""
+    if not actor.is_authenticated or not actor.is_active:
+        return None
+    if actor.role == Role.SYSADMIN:
+        return ""
+    if actor.role == Role.DATA_ADMIN:
+        div = division_scope(actor)
+        return None if div is None else str(div.prefix)
+    return None
+
+
+def administered_grids_for(actor: User | None) -> QuerySet[Grid]:
+    """Grids ``actor`` may change (import over, assign and remove members)."""
+    prefix = grid_admin_prefix(actor)
+    if prefix is None:
+        return Grid.objects.none()
+    return Grid.objects.filter(code__startswith=prefix).select_related("community")
+
+
+def access_administered_grid(actor: User | None, grid_id: int) -> Grid:
+    grid = administered_grids_for(actor).filter(pk=grid_id).first()
+    if grid is None:
+        raise NotFound()
+    return grid
+
+
 def list_grids_for(actor: User) -> QuerySet[Grid]:
     return Grid.objects.filter(grid_scope_q(actor)).select_related("community").distinct()
 

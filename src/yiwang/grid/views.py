@@ -2,7 +2,8 @@
 profile with its 人/地/物/事/组织 counts.
 
 The counts come from ``grid.counts``, where the apps above grid (the registry: 人, 地, 物,
-组织; cases later: 事) register them at start-up; grid imports none of those apps.
+组织; cases: 事, open and overdue) register them at start-up; grid imports none of those
+apps.
 """
 
 from __future__ import annotations

@@ -60,6 +60,42 @@ register(
         ),
     )
 )
+
+
+def _moved_grid_a(w: Any) -> dict[str, Any]:
+    """district A's first grid, recoded as district B would send it (same code, new shape)."""
+    from yiwang.grid.tests.factories import rect
+
+    g = w.extra["grid_a"]
+    return {
+        "type": "FeatureCollection",
+        "features": [
+            {
+                "type": "Feature",
+                "properties": {"code": g.code, "name": "taken over"},
+                "geometry": rect(120.5, 30.5, 120.51, 30.51),
+            }
+        ],
+    }
+
+
+def _file(data: dict[str, Any]) -> dict[str, Any]:
+    import json
+
+    return {"__files__": {"file": ("grids.geojson", json.dumps(data).encode())}}
+
+
+register(
+    EndpointCase(
+        "POST",
+        "/api/v1/grid/grids/import/file",
+        in_scope=lambda w: Probe(
+            "data_admin_a", body=_file(_moved_grid_a(w)) | {"dry_run": "true"}
+        ),
+        # Forbidden role; a data admin of district B is refused per feature (see tests).
+        out_of_scope=lambda w: Probe("grid_worker_a", body=_file(_moved_grid_a(w)), expect=403),
+    )
+)
 register(
     EndpointCase(
         "POST",
@@ -75,6 +111,23 @@ register(
             body={"user_id": w.users["grid_worker_a"].pk},
             expect=404,
         ),
+    )
+)
+register(
+    EndpointCase(
+        "DELETE",
+        "/api/v1/grid/grids/{grid_id}/members/{user_id}",
+        in_scope=lambda w: Probe(
+            "data_admin_a",
+            {"grid_id": _g(w, "grid_a"), "user_id": w.users["grid_worker_a"].pk},
+            expect=204,
+        ),
+        out_of_scope=lambda w: Probe(
+            "data_admin_b",
+            {"grid_id": _g(w, "grid_a"), "user_id": w.users["grid_worker_a"].pk},
+            expect=404,
+        ),
+        note="the grid is district A's: another district's data admin gets 404",
     )
 )
 

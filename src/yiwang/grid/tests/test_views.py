@@ -161,7 +161,7 @@ def test_profile_shows_counts_members_and_list_links(client, world, area):
             rf'data-count="{key}">.*?<span class="stat-value">{n}</span>', page, flags=re.S
         )
         assert f"{reverse(f'registry:{key}')}?grid={g.code}" in page
-    assert 'data-count="cases"' in page  # 事: shown as pending until the cases module
+    assert 'data-count="cases"' in page  # 事, registered by the cases app
     assert "grid_worker_a" in page
     name = world.users["grid_worker_a"].display_name
     assert name not in page and name[0] + "*" in page  # member names masked
