@@ -17,9 +17,9 @@ from yiwang.core.errors import Errors, Forbidden, NotFound, ValidationFailed
 from yiwang.core.ids import validate_credit_code, validate_resident_id
 from yiwang.core.models import AuditResult
 from yiwang.grid.coords import CoordSystem, point_to_wgs84
-from yiwang.grid.selectors import grid_index
+from yiwang.grid.selectors import grid_ids_for, grid_index
 from yiwang.registry.history import HISTORY_FIELDS, diff, record_change, snapshot
-from yiwang.registry.models import Organisation, Person, Place, Tag, Thing
+from yiwang.registry.models import Employment, Organisation, Person, Place, Tag, Thing
 
 WRITER_ROLES = {
     Role.GRID_WORKER,
@@ -112,28 +112,101 @@ def _save(
     return obj
 
 
+# --- The area an actor may write in ------------------------------------------------------------
+def allowed_grids(actor: User | None) -> set[int] | None:
+    """The grids an actor may write into, decided as the bulk importer decides
+    (``Importer.__init__``): the grids of their territory for an actor who governs one (has
+    ``registry.view``); ``None``, any grid, for one who does not (the command line, demo data).
+    """
+    if actor is not None and actor.can(Cap.REGISTRY_VIEW):
+        return set(grid_ids_for(actor))
+    return None
+
+
+def in_area(allowed: set[int] | None, grid_id: int | None) -> bool:
+    """Whether a stored row may be written or linked to. As in the importer, a row in no grid
+    (stored without coordinates) is not outside anyone's area."""
+    return allowed is None or grid_id is None or grid_id in allowed
+
+
+def _check_existing(allowed: set[int] | None, obj: Any) -> None:
+    """An existing row matched by its natural key outside the actor's area: answered as the
+    API answers every object out of scope, without disclosing anything about it."""
+    if obj is not None and not in_area(allowed, obj.grid_id):
+        raise NotFound()
+
+
+def _check_grid(allowed: set[int] | None, obj: Any, errors: Errors) -> None:
+    """After ``assign_grid``: a new or moved location in a grid outside the actor's area."""
+    if allowed is not None and obj.grid_id is not None and obj.grid_id not in allowed:
+        errors.add("lat", _("The location is in a grid outside your area."))
+
+
+def _place_in_area(allowed: set[int] | None, **lookup: Any) -> Place | None:
+    place = Place.objects.filter(**lookup).first()
+    return place if place is not None and in_area(allowed, place.grid_id) else None
+
+
+def _set_location(obj: Any, loc: dict[str, Any], inherit_from: Any = None) -> None:
+    """Coordinates when both were given (they are never cleared: a row keeps its grid);
+    otherwise those of a place linked in the same request, when it has any."""
+    if loc.get("lng") is not None:
+        obj.lng, obj.lat, obj.coord_system = loc["lng"], loc["lat"], loc["coord_system"]
+    elif inherit_from is not None and inherit_from.lng is not None:
+        obj.lng, obj.lat = inherit_from.lng, inherit_from.lat
+
+
+# --- Per-row create or update -----------------------------------------------------------------
+# An update changes only the fields present in ``data`` (the API passes what the caller sent);
+# an explicit null or "" clears a field that may be empty and resets one with a default.
+# Creating takes the defaults for fields not given. Writes stay in the actor's area.
+
+
 def do_upsert_person(*, actor: User | None, data: dict[str, Any], source: str = "api") -> Person:
+    """Create a person, or update the one with this ID number (partially: see above).
+
+    Refused: an existing person outside the actor's area (``NotFound``), a location in a grid
+    outside it (field error on ``lat``), a home place outside it (``home_id``: unknown), and
+    ``tags`` from an actor who may not see care tags.
+    """
     _require_writer(actor)
+    from yiwang.registry.selectors import may_see_tags
+
+    allowed = allowed_grids(actor)
     errors = Errors()
+    given = data.__contains__
     chk = validate_resident_id(str(data.get("id_number") or ""))
     if not chk.valid:
         errors.add("id_number", chk.error)
-    name = str(data.get("name") or "").strip()
-    if not name:
-        errors.add("name", _("A name is required."))
-    phone = "".join(c for c in str(data.get("phone") or "") if c.isdigit())
-    if phone and (len(phone) != 11 or not phone.startswith("1")):
-        errors.add("phone", _("A mobile number has 11 digits and starts with 1."))
-    tags = list(data.get("tags") or [])
-    bad = [t for t in tags if t not in Tag.values]
-    if bad:
-        errors.add("tags", _("Unknown tags: %(tags)s") % {"tags": ", ".join(map(str, bad))})
-    loc = clean_location(data, errors)
+    vals: dict[str, Any] = {}
+    if given("name"):
+        vals["name"] = str(data["name"] or "").strip()
+        if not vals["name"]:
+            errors.add("name", _("A name is required."))
+    if given("phone"):
+        phone = "".join(c for c in str(data["phone"] or "") if c.isdigit())
+        if phone and (len(phone) != 11 or not phone.startswith("1")):
+            errors.add("phone", _("A mobile number has 11 digits and starts with 1."))
+        vals["phone"] = phone
+    if given("household_no"):
+        vals["household_no"] = str(data["household_no"] or "")[:40]
+    if given("tags"):
+        if actor is not None and not may_see_tags(actor):
+            errors.add("tags", _("You may not change care and attention tags."))
+        else:
+            tags = list(data["tags"] or [])
+            bad = [t for t in tags if t not in Tag.values]
+            if bad:
+                errors.add("tags", _("Unknown tags: %(tags)s") % {"tags": ", ".join(map(str, bad))})
+            vals["tags"] = sorted(set(tags))
     home = None
-    if data.get("home_id"):
-        home = Place.objects.filter(pk=data["home_id"]).first()
-        if home is None:
-            errors.add("home_id", _("Unknown place."))
+    if given("home_id"):
+        if data["home_id"]:
+            home = _place_in_area(allowed, pk=data["home_id"])
+            if home is None:
+                errors.add("home_id", _("Unknown place."))
+        vals["home"] = home
+    loc = clean_location(data, errors)
     if errors:
         raise ValidationFailed(fields=errors)
     from yiwang.core.personal import blind_index_for
@@ -142,71 +215,83 @@ def do_upsert_person(*, actor: User | None, data: dict[str, Any], source: str = 
         person = Person.objects.filter(
             id_number_index=blind_index_for(Person, "id_number_index", chk.value)
         ).first()
+        _check_existing(allowed, person)
         before = snapshot(person, PERSON_FIELDS) if person else None
-        person = person or Person()
-        person.name = name
+        if person is None:
+            if not given("name"):
+                raise ValidationFailed(fields={"name": [_("A name is required.")]})
+            person = Person(phone="", household_no="", tags=[])
         person.id_number = chk.value
-        person.phone = phone
         person.sex = chk.sex
         person.birth_date = chk.birth_date
-        person.household_no = str(data.get("household_no") or "")[:40]
-        person.tags = sorted(set(tags))
+        for attr, value in vals.items():
+            setattr(person, attr, value)
         person.source = source
-        if home is not None:
-            person.home = home
-        if loc.get("lng") is not None:
-            person.lng, person.lat, person.coord_system = (
-                loc["lng"],
-                loc["lat"],
-                loc["coord_system"],
-            )
-        elif home is not None and home.lng is not None:
-            person.lng, person.lat = home.lng, home.lat
+        _set_location(person, loc, home)
         assign_grid(person, errors)
+        _check_grid(allowed, person, errors)
         if errors:
             raise ValidationFailed(fields=errors)
         return _save(person, PERSON_FIELDS, actor=actor, source=source, before=before)
 
 
 def do_upsert_place(*, actor: User | None, data: dict[str, Any], source: str = "api") -> Place:
+    """Create a place, or update the one with this code (partially), in the actor's area."""
     _require_writer(actor)
+    allowed = allowed_grids(actor)
     errors = Errors()
+    given = data.__contains__
     code = str(data.get("code") or "").strip()
     if not code:
         errors.add("code", _("A place code is required."))
-    kind = data.get("kind") or Place.Kind.ADDRESS
-    if kind not in Place.Kind.values:
-        errors.add("kind", _("Unknown kind of place."))
-    name = str(data.get("name") or "").strip()
-    if not name:
-        errors.add("name", _("A name is required."))
+    vals: dict[str, Any] = {}
+    if given("kind"):
+        vals["kind"] = data["kind"] or Place.Kind.ADDRESS
+        if vals["kind"] not in Place.Kind.values:
+            errors.add("kind", _("Unknown kind of place."))
+    if given("name"):
+        vals["name"] = str(data["name"] or "").strip()
+        if not vals["name"]:
+            errors.add("name", _("A name is required."))
     parent = None
-    if data.get("parent_id"):
-        parent = Place.objects.filter(pk=data["parent_id"]).first()
-        if parent is None:
-            errors.add("parent_id", _("Unknown parent place."))
+    if given("parent_id"):
+        if data["parent_id"]:
+            parent = _place_in_area(allowed, pk=data["parent_id"])
+            if parent is None:
+                errors.add("parent_id", _("Unknown parent place."))
+        vals["parent"] = parent
+    if given("address"):
+        vals["address"] = str(data["address"] or "")[:300]
     loc = clean_location(data, errors)
     if errors:
         raise ValidationFailed(fields=errors)
     with transaction.atomic():
         place = Place.objects.filter(code=code).first()
+        _check_existing(allowed, place)
         before = snapshot(place, PLACE_FIELDS) if place else None
-        place = place or Place(code=code)
-        place.kind, place.name, place.parent = kind, name, parent
-        place.address = str(data.get("address") or "")[:300]
-        if loc.get("lng") is not None:
-            place.lng, place.lat, place.coord_system = loc["lng"], loc["lat"], loc["coord_system"]
-        elif parent is not None:
-            place.lng, place.lat = parent.lng, parent.lat
+        if place is None:
+            if not given("name"):
+                raise ValidationFailed(fields={"name": [_("A name is required.")]})
+            place = Place(code=code, kind=Place.Kind.ADDRESS, address="")
+        elif parent is not None and parent.pk == place.pk:
+            raise ValidationFailed(fields={"parent_id": [_("A place cannot be its own parent.")]})
+        for attr, value in vals.items():
+            setattr(place, attr, value)
+        _set_location(place, loc, parent)
         assign_grid(place, errors)
+        _check_grid(allowed, place, errors)
         if errors:
             raise ValidationFailed(fields=errors)
         return _save(place, PLACE_FIELDS, actor=actor, source=source, before=before)
 
 
 def do_upsert_thing(*, actor: User | None, data: dict[str, Any], source: str = "api") -> Thing:
+    """Create a city part, or update the one with this part code (partially), in the actor's
+    area. A new part needs coordinates."""
     _require_writer(actor)
+    allowed = allowed_grids(actor)
     errors = Errors()
+    given = data.__contains__
     part_code = str(data.get("part_code") or "").strip()
     if len(part_code) != 17 or not part_code.isdigit():
         errors.add("part_code", _("A part identifier has 17 digits."))
@@ -215,28 +300,36 @@ def do_upsert_thing(*, actor: User | None, data: dict[str, Any], source: str = "
         errors.add("class_code", _("A part class code has 5 digits."))
     elif part_code and part_code[6:11] != class_code:
         errors.add("class_code", _("The class code must match digits 7–11 of the part identifier."))
-    status = data.get("status") or Thing.Status.NORMAL
-    if status not in Thing.Status.values:
-        errors.add("status", _("Unknown status."))
-    owner = None
-    if data.get("owner_department"):
-        owner = Department.objects.filter(code=data["owner_department"]).first()
-        if owner is None:
-            errors.add("owner_department", _("Unknown department."))
+    vals: dict[str, Any] = {"class_code": class_code}
+    if given("status"):
+        vals["status"] = data["status"] or Thing.Status.NORMAL
+        if vals["status"] not in Thing.Status.values:
+            errors.add("status", _("Unknown status."))
+    if given("name"):
+        vals["name"] = str(data["name"] or class_code)[:100]
+    if given("owner_department"):
+        owner = None
+        if data["owner_department"]:
+            owner = Department.objects.filter(code=data["owner_department"]).first()
+            if owner is None:
+                errors.add("owner_department", _("Unknown department."))
+        vals["owner_department"] = owner
     loc = clean_location(data, errors)
-    if not errors and loc.get("lng") is None:
-        errors.add("lat", _("A city part needs coordinates."))
     if errors:
         raise ValidationFailed(fields=errors)
     with transaction.atomic():
         thing = Thing.objects.filter(part_code=part_code).first()
+        _check_existing(allowed, thing)
         before = snapshot(thing, THING_FIELDS) if thing else None
-        thing = thing or Thing(part_code=part_code)
-        thing.class_code, thing.status = class_code, status
-        thing.name = str(data.get("name") or class_code)[:100]
-        thing.owner_department = owner
-        thing.lng, thing.lat, thing.coord_system = loc["lng"], loc["lat"], loc["coord_system"]
+        if thing is None:
+            if loc.get("lng") is None:
+                raise ValidationFailed(fields={"lat": [_("A city part needs coordinates.")]})
+            thing = Thing(part_code=part_code, name=class_code, status=Thing.Status.NORMAL)
+        for attr, value in vals.items():
+            setattr(thing, attr, value)
+        _set_location(thing, loc)
         assign_grid(thing, errors)
+        _check_grid(allowed, thing, errors)
         if errors:
             raise ValidationFailed(fields=errors)
         return _save(thing, THING_FIELDS, actor=actor, source=source, before=before)
@@ -245,52 +338,80 @@ def do_upsert_thing(*, actor: User | None, data: dict[str, Any], source: str = "
 def do_upsert_organisation(
     *, actor: User | None, data: dict[str, Any], source: str = "api"
 ) -> Organisation:
+    """Create an organisation, or update the one with this credit code (partially), in the
+    actor's area. ``place_code`` links its place (one in the actor's area; "" unlinks); a
+    place linked without coordinates in the same request lends the organisation its own."""
     _require_writer(actor)
+    allowed = allowed_grids(actor)
     errors = Errors()
+    given = data.__contains__
     chk = validate_credit_code(
         str(data.get("credit_code") or ""), strict=bool(data.get("strict_credit_code", True))
     )
     if not chk.valid:
         errors.add("credit_code", chk.error)
-    name = str(data.get("name") or "").strip()
-    if not name:
-        errors.add("name", _("A name is required."))
-    kind = data.get("kind") or Organisation.Kind.ENTERPRISE
-    if kind not in Organisation.Kind.values:
-        errors.add("kind", _("Unknown kind of organisation."))
-    industry = str(data.get("industry_code") or "").strip().upper()
-    if industry:
-        from yiwang.core.codetables import industry as lookup_industry
+    vals: dict[str, Any] = {}
+    if given("name"):
+        vals["name"] = str(data["name"] or "").strip()
+        if not vals["name"]:
+            errors.add("name", _("A name is required."))
+    if given("kind"):
+        vals["kind"] = data["kind"] or Organisation.Kind.ENTERPRISE
+        if vals["kind"] not in Organisation.Kind.values:
+            errors.add("kind", _("Unknown kind of organisation."))
+    if given("industry_code"):
+        industry = str(data["industry_code"] or "").strip().upper()
+        if industry:
+            from yiwang.core.codetables import industry as lookup_industry
 
-        if lookup_industry(industry) is None:
-            errors.add("industry_code", _("Unknown GB/T 4754 industry code."))
-    size = data.get("size_class") or ""
-    if size and size not in Organisation.Size.values:
-        errors.add("size_class", _("Use large, medium, small or micro."))
-    capital = None
-    if data.get("registered_capital") not in (None, ""):
-        try:
-            capital = Decimal(str(data["registered_capital"]))
-        except InvalidOperation:
-            errors.add("registered_capital", _("Registered capital is a number in 10k yuan."))
-    founded = _date(data.get("founded_on"), "founded_on", errors)
-    status = data.get("status") or Organisation.Status.ACTIVE
-    if status not in Organisation.Status.values:
-        errors.add("status", _("Unknown status."))
+            if lookup_industry(industry) is None:
+                errors.add("industry_code", _("Unknown GB/T 4754 industry code."))
+        vals["industry_code"] = industry
+    if given("size_class"):
+        vals["size_class"] = data["size_class"] or ""
+        if vals["size_class"] and vals["size_class"] not in Organisation.Size.values:
+            errors.add("size_class", _("Use large, medium, small or micro."))
+    if given("registered_capital"):
+        vals["registered_capital"] = None
+        if data["registered_capital"] not in (None, ""):
+            try:
+                vals["registered_capital"] = Decimal(str(data["registered_capital"]))
+            except InvalidOperation:
+                errors.add("registered_capital", _("Registered capital is a number in 10k yuan."))
+    if given("founded_on"):
+        vals["founded_on"] = _date(data["founded_on"], "founded_on", errors)
+    if given("status"):
+        vals["status"] = data["status"] or Organisation.Status.ACTIVE
+        if vals["status"] not in Organisation.Status.values:
+            errors.add("status", _("Unknown status."))
+    if given("registered_address"):
+        vals["registered_address"] = str(data["registered_address"] or "")[:300]
+    if given("legal_representative"):
+        vals["legal_representative"] = str(data["legal_representative"] or "")[:50]
+    place = None
+    if given("place_code"):
+        place_code = str(data["place_code"] or "").strip()
+        if place_code:
+            place = _place_in_area(allowed, code=place_code)
+            if place is None:
+                errors.add("place_code", _("Unknown place."))
+        vals["place"] = place
     loc = clean_location(data, errors)
     if errors:
         raise ValidationFailed(fields=errors)
     with transaction.atomic():
         org = Organisation.objects.filter(credit_code=chk.value).first()
+        _check_existing(allowed, org)
         before = snapshot(org, ORG_FIELDS) if org else None
-        org = org or Organisation(credit_code=chk.value)
-        org.kind, org.name, org.industry_code, org.size_class = kind, name, industry, size
-        org.registered_address = str(data.get("registered_address") or "")[:300]
-        org.founded_on, org.registered_capital, org.status = founded, capital, status
-        org.legal_representative = str(data.get("legal_representative") or "")[:50]
-        if loc.get("lng") is not None:
-            org.lng, org.lat, org.coord_system = loc["lng"], loc["lat"], loc["coord_system"]
+        if org is None:
+            if not given("name"):
+                raise ValidationFailed(fields={"name": [_("A name is required.")]})
+            org = Organisation(credit_code=chk.value)
+        for attr, value in vals.items():
+            setattr(org, attr, value)
+        _set_location(org, loc, place)
         assign_grid(org, errors)
+        _check_grid(allowed, org, errors)
         if errors:
             raise ValidationFailed(fields=errors)
         saved = _save(org, ORG_FIELDS, actor=actor, source=source, before=before)
@@ -298,6 +419,127 @@ def do_upsert_organisation(
             "registry.organisation_changed", {"id": saved.pk, "credit_code": saved.credit_code}
         )
         return saved
+
+
+# --- Employment: a person works at an organisation -------------------------------------------
+def _employment_ends(
+    actor: User | None, person_id: int, organisation_id: int
+) -> tuple[Person, Organisation]:
+    """Both ends of an employment, each in the actor's area (else ``NotFound``)."""
+    allowed = allowed_grids(actor)
+    person = Person.objects.filter(pk=person_id).first()
+    org = Organisation.objects.filter(pk=organisation_id).first()
+    if person is None or org is None:
+        raise NotFound()
+    if not in_area(allowed, person.grid_id) or not in_area(allowed, org.grid_id):
+        raise NotFound()
+    return person, org
+
+
+def _employee(person: Person) -> str:
+    from yiwang.core.masking import mask_name
+
+    return f"{mask_name(person.name)} #{person.pk}"
+
+
+def _record_employment(
+    emp: Employment,
+    person: Person,
+    org: Organisation,
+    *,
+    actor: User | None,
+    event: str,
+    person_changes: dict[str, list[Any]],
+    org_changes: dict[str, list[Any]],
+    source: str,
+) -> None:
+    record_change(person, actor=actor, action="updated", changes=person_changes, source=source)
+    record_change(org, actor=actor, action="updated", changes=org_changes, source=source)
+    audit.record(
+        event,
+        actor=actor,
+        object_type="registry.employment",
+        object_id=str(emp.pk),
+        subject_id=f"person:{person.pk}",
+        fields=sorted(person_changes),
+        detail={"person_id": person.pk, "organisation_id": org.pk, "source": source},
+    )
+
+
+def do_add_employment(
+    *,
+    actor: User | None,
+    person_id: int,
+    organisation_id: int,
+    since: Any = None,
+    source: str = "api",
+) -> Employment:
+    """Record that a person works at an organisation (since a date, if known). Both must be
+    in the actor's area. Recording it again changes only the date, when one is given. Writes
+    a history entry on the person and on the organisation, and an audit record under the
+    person's subject id."""
+    _require_writer(actor)
+    errors = Errors()
+    start = _date(since, "since", errors)
+    person, org = _employment_ends(actor, person_id, organisation_id)
+    if errors:
+        raise ValidationFailed(fields=errors)
+    with transaction.atomic():
+        emp = Employment.objects.filter(person=person, organisation=org).first()
+        if emp is None:
+            emp = Employment.objects.create(person=person, organisation=org, since=start)
+            started = {"since": [None, start.isoformat()]} if start else {}
+            _record_employment(
+                emp,
+                person,
+                org,
+                actor=actor,
+                event="registry.employment_added",
+                person_changes={"employer": [None, org.name], **started},
+                org_changes={"employee": [None, _employee(person)], **started},
+                source=source,
+            )
+        elif start is not None and emp.since != start:
+            old = emp.since.isoformat() if emp.since else None
+            emp.since = start
+            emp.save(update_fields=["since"])
+            change = {"since": [old, start.isoformat()]}
+            _record_employment(
+                emp,
+                person,
+                org,
+                actor=actor,
+                event="registry.employment_updated",
+                person_changes={"employer": [org.name, org.name], **change},
+                org_changes={"employee": [_employee(person), _employee(person)], **change},
+                source=source,
+            )
+    return emp
+
+
+def do_end_employment(*, actor: User | None, employment_id: int, source: str = "api") -> None:
+    """End an employment: the link goes (the model keeps no end date); the history entries on
+    the person and the organisation, and the audit record, keep that it was."""
+    _require_writer(actor)
+    emp = Employment.objects.filter(pk=employment_id).first()
+    if emp is None:
+        raise NotFound()
+    person, org = _employment_ends(actor, emp.person_id, emp.organisation_id)
+    ended = {"since": [emp.since.isoformat(), None]} if emp.since else {}
+    with transaction.atomic():
+        pk = emp.pk
+        emp.delete()
+        emp.pk = pk
+        _record_employment(
+            emp,
+            person,
+            org,
+            actor=actor,
+            event="registry.employment_ended",
+            person_changes={"employer": [org.name, None], **ended},
+            org_changes={"employee": [_employee(person), None], **ended},
+            source=source,
+        )
 
 
 UPSERTS = {
@@ -367,9 +609,20 @@ def do_unmask_person(*, actor: User, person_id: int, field: str, purpose: str) -
 
 
 # --- Re-assignment when grids change ----------------------------------------------------------
+def _grid_json(value: int | None) -> str:
+    return "null" if value is None else str(value)
+
+
 def reassign_all(*, actor: User | None = None, chunk: int = 50_000) -> dict[str, int]:
-    """Recompute every geolocated row's grid; returns how many moved per entity type."""
+    """Recompute every geolocated row's grid; returns how many moved per entity type.
+
+    Each row whose grid changed gets a ``moved`` history entry (source ``reassign``, the grid
+    before and after), written in bulk with the importer's history writer in the transaction
+    of the chunk's updates."""
+    from yiwang.registry.importing.writing import insert_history
+
     index = grid_index()
+    actor_name = getattr(actor, "username", "") or ""
     moved: dict[str, int] = {}
     for key, model in (
         ("person", Person),
@@ -391,14 +644,22 @@ def reassign_all(*, actor: User | None = None, chunk: int = 50_000) -> dict[str,
             arr = np.array([(r[1], r[2]) for r in rows], dtype=float)
             new = index.assign(arr[:, 0], arr[:, 1])
             changes: dict[int | None, list[int]] = {}
+            history: list[tuple[int, str, str]] = []
             for (pk, _x, _y, old), gid in zip(rows, new.tolist(), strict=True):
                 g = gid if gid >= 0 else None
                 if g != old:
                     changes.setdefault(g, []).append(pk)
+                    history.append(
+                        (pk, "moved", f'{{"grid_id": [{_grid_json(old)}, {_grid_json(g)}]}}')
+                    )
+            if not history:
+                continue
             with transaction.atomic():
                 for g, pks in changes.items():
-                    model.objects.filter(pk__in=pks).update(grid_id=g)
-                    n_moved += len(pks)
+                    for i in range(0, len(pks), 10_000):
+                        model.objects.filter(pk__in=pks[i : i + 10_000]).update(grid_id=g)
+                insert_history(key, history, actor=actor_name, source="reassign")
+            n_moved += len(history)
         moved[key] = n_moved
     audit.record(
         "registry.reassigned", actor=actor, object_type="grid.grid", detail={"moved": moved}

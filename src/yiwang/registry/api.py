@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.db.models import QuerySet
-from ninja import Router
+from ninja import Router, Status
 from ninja.pagination import paginate
 
 from yiwang.accounts.types import AuthedRequest
@@ -17,6 +17,8 @@ from yiwang.registry import actions, selectors
 from yiwang.registry.models import Person
 from yiwang.registry.schemas import (
     ChangeOut,
+    EmploymentIn,
+    EmploymentOut,
     OrganisationIn,
     OrganisationOut,
     PersonIn,
@@ -38,20 +40,56 @@ def _filter_grid(qs: QuerySet[Any], grid: str) -> QuerySet[Any]:
 
 
 # --- People -----------------------------------------------------------------------------------
+class AuditedPeoplePage(PageNumber):
+    """``PageNumber`` that audits what it hands out: a search by ID number or phone names each
+    person found (``personal.search`` under their subject id); a plain list page is one
+    ``personal.list`` record with the count and the ids on the page."""
+
+    def paginate_queryset(  # type: ignore[override]
+        self, queryset: Any, pagination: PageNumber.Input, **params: Any
+    ) -> Any:
+        result = super().paginate_queryset(queryset, pagination, **params)
+        request = params["request"]
+        by = "id_number" if params.get("id_number") else "phone" if params.get("phone") else ""
+        if by:
+            selectors.audit_people_search(
+                request.user, queryset, by=by, purpose=params.get("purpose", "")
+            )
+        else:
+            selectors.audit_people_list(
+                request.user,
+                result["items"],
+                count=result["count"],
+                page=result["page"],
+                filters={k: str(params.get(k) or "") for k in ("grid", "tag")},
+            )
+        return result
+
+
 @router.get(
-    "/people", response={200: list[PersonOut], **ERRORS}, summary="People in my grids (masked)"
+    "/people",
+    response={200: list[PersonOut], **ERRORS},
+    summary="People in my grids (masked; audited)",
 )
-@paginate(PageNumber)
+@paginate(AuditedPeoplePage)
 def list_people(
-    request: AuthedRequest, grid: str = "", id_number: str = "", phone: str = "", tag: str = ""
+    request: AuthedRequest,
+    grid: str = "",
+    id_number: str = "",
+    phone: str = "",
+    tag: str = "",
+    purpose: str = "",
 ) -> Any:
-    """``tag`` (a care/attention tag code) needs the unmask capability (403 without)."""
+    """Exact search by ``id_number`` or ``phone`` (through the blind index), or a plain list.
+    A search is audited under each person found, with ``purpose`` (default "registry search"),
+    so they see it on their own record; each page of a plain list is one audit record.
+    ``tag`` (a care/attention tag code) needs the unmask capability (403 without)."""
     qs = _filter_grid(selectors.list_people_for(request.user), grid)
     if tag:
         qs = selectors.filter_people_by_tag(request.user, qs, tag)
     if id_number:
         qs = qs.filter(id_number_index=blind_index_for(Person, "id_number_index", id_number))
-    if phone:
+    elif phone:
         qs = qs.filter(phone_index=blind_index_for(Person, "phone_index", phone))
     return qs.order_by("pk")
 
@@ -76,10 +114,12 @@ def unmask_person(request: AuthedRequest, person_id: int, payload: UnmaskIn) -> 
 @router.post(
     "/people",
     response={200: PersonOut, **ERRORS},
-    summary="Create or update a person (by ID number)",
+    summary="Create or update a person (by ID number; partial update; in my area)",
 )
 def upsert_person(request: AuthedRequest, payload: PersonIn) -> Any:
-    return actions.do_upsert_person(actor=request.user, data=payload.dict())
+    """Only the fields sent change; an existing entry outside your area is 404 and a location in
+    a grid outside it a 422 on ``lat``. ``tags`` only from callers who may see care tags."""
+    return actions.do_upsert_person(actor=request.user, data=payload.dict(exclude_unset=True))
 
 
 # --- Places -----------------------------------------------------------------------------------
@@ -100,10 +140,14 @@ def get_place(request: AuthedRequest, place_id: int) -> Any:
 
 
 @router.post(
-    "/places", response={200: PlaceOut, **ERRORS}, summary="Create or update a place (by code)"
+    "/places",
+    response={200: PlaceOut, **ERRORS},
+    summary="Create or update a place (by code; partial update; in my area)",
 )
 def upsert_place(request: AuthedRequest, payload: PlaceIn) -> Any:
-    return actions.do_upsert_place(actor=request.user, data=payload.dict())
+    """Only the fields sent change; an existing entry outside your area is 404 and a location in
+    a grid outside it a 422 on ``lat``."""
+    return actions.do_upsert_place(actor=request.user, data=payload.dict(exclude_unset=True))
 
 
 # --- Things -----------------------------------------------------------------------------------
@@ -128,10 +172,12 @@ def get_thing(request: AuthedRequest, thing_id: int) -> Any:
 @router.post(
     "/things",
     response={200: ThingOut, **ERRORS},
-    summary="Create or update a city part (by part code)",
+    summary="Create or update a city part (by part code; partial update; in my area)",
 )
 def upsert_thing(request: AuthedRequest, payload: ThingIn) -> Any:
-    return actions.do_upsert_thing(actor=request.user, data=payload.dict())
+    """Only the fields sent change; an existing entry outside your area is 404 and a location in
+    a grid outside it a 422 on ``lat``. A new part needs coordinates."""
+    return actions.do_upsert_thing(actor=request.user, data=payload.dict(exclude_unset=True))
 
 
 # --- Organisations ----------------------------------------------------------------------------
@@ -158,10 +204,41 @@ def get_organisation(request: AuthedRequest, org_id: int) -> Any:
 @router.post(
     "/organisations",
     response={200: OrganisationOut, **ERRORS},
-    summary="Create or update (by credit code)",
+    summary="Create or update an organisation (by credit code; partial update; in my area)",
 )
 def upsert_organisation(request: AuthedRequest, payload: OrganisationIn) -> Any:
-    return actions.do_upsert_organisation(actor=request.user, data=payload.dict())
+    """Only the fields sent change; an existing entry outside your area is 404 and a location in
+    a grid outside it a 422 on ``lat``. ``place_code`` links the organisation's place (one in
+    your area; "" unlinks)."""
+    return actions.do_upsert_organisation(actor=request.user, data=payload.dict(exclude_unset=True))
+
+
+# --- Employment -------------------------------------------------------------------------------
+@router.post(
+    "/employments",
+    response={200: EmploymentOut, **ERRORS},
+    summary="Record that a person works at an organisation (both in my area)",
+)
+def add_employment(request: AuthedRequest, payload: EmploymentIn) -> Any:
+    """Recording it again changes only ``since`` (when sent). Written to both entities'
+    timelines and audited under the person's subject id; 404 if either is outside your area."""
+    return actions.do_add_employment(
+        actor=request.user,
+        person_id=payload.person_id,
+        organisation_id=payload.organisation_id,
+        since=payload.since,
+    )
+
+
+@router.delete(
+    "/employments/{employment_id}",
+    response={204: None, **ERRORS},
+    summary="End an employment (both ends in my area)",
+)
+def end_employment(request: AuthedRequest, employment_id: int) -> Any:
+    """The link goes; both entities' timelines and the audit log keep that it was."""
+    actions.do_end_employment(actor=request.user, employment_id=employment_id)
+    return Status(204, None)
 
 
 # --- Timelines --------------------------------------------------------------------------------

@@ -75,6 +75,70 @@ def access_entity(actor: User, entity: str, pk: int, *, purpose: str = "") -> An
     return obj
 
 
+#: Most people named one by one in the audit records of a single search.
+SEARCH_SUBJECTS_MAX = 500
+#: The masked fields a list or search of people shows.
+LISTED_FIELDS = ("name", "id_number", "phone", "birth_date", "grid")
+
+
+def audit_people_search(actor: User, found: QuerySet[Person], *, by: str, purpose: str = "") -> int:
+    """Audit a search of people by ID number or phone (exact, through the blind index): one
+    ``personal.search`` record for each person found, under their subject id, so each sees
+    the search on their own "who read my data" page; one record with no subject when nobody
+    was found. Returns how many were found."""
+    ids = list(found.order_by("pk").values_list("pk", flat=True)[: SEARCH_SUBJECTS_MAX + 1])
+    count = len(ids) if len(ids) <= SEARCH_SUBJECTS_MAX else found.count()
+    why = (purpose or "registry search")[:200]
+    detail = {"by": by, "found": count}
+    entries = [
+        audit.Entry(
+            event="personal.search",
+            actor=actor,
+            object_type="registry.person",
+            object_id=str(pk),
+            subject_id=f"person:{pk}",
+            fields=(by,),
+            purpose=why,
+            detail=detail,
+        )
+        for pk in ids[:SEARCH_SUBJECTS_MAX]
+    ] or [
+        audit.Entry(
+            event="personal.search",
+            actor=actor,
+            object_type="registry.person",
+            fields=(by,),
+            purpose=why,
+            detail=detail,
+        )
+    ]
+    audit.append_many(entries)
+    return count
+
+
+def audit_people_list(
+    actor: User, shown: Sequence[Person], *, count: int, page: int, filters: dict[str, str]
+) -> None:
+    """Audit one page of a plain list of people (masked): one ``personal.list`` record per
+    page with the number of people listed, the page, the filters, and the ids of the people
+    on the page (in ``detail``: a page names up to hundreds of people, and the audit record
+    has a single subject)."""
+    audit.record(
+        "personal.list",
+        actor=actor,
+        object_type="registry.person",
+        fields=LISTED_FIELDS,
+        purpose="registry list",
+        detail={
+            "count": count,
+            "page": page,
+            "shown": len(shown),
+            "ids": [p.pk for p in shown],
+            "filters": {k: v for k, v in filters.items() if v},
+        },
+    )
+
+
 def may_see_tags(actor: User) -> bool:
     return actor.can(Cap.UNMASK)
 

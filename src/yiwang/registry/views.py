@@ -25,7 +25,6 @@ from django.views.decorators.http import require_POST
 
 from yiwang.accounts.roles import Cap
 from yiwang.accounts.types import AuthedRequest
-from yiwang.core import audit
 from yiwang.core.errors import DomainError
 from yiwang.core.masking import mask_id_number, mask_name, mask_phone
 from yiwang.core.personal import blind_index_for, normalize_phone
@@ -45,6 +44,7 @@ MY_ACCESSES_LIMIT = 500
 ACCESS_EVENTS = {
     "personal.read": gettext_lazy("Viewed your entry (masked)"),
     "personal.unmask": gettext_lazy("Showed a value in full"),
+    "personal.search": gettext_lazy("Found your entry in a search (masked)"),
 }
 
 ACTIONS = {
@@ -169,14 +169,8 @@ def _search_people(
     else:
         by, field = "id_number", "id_number_index"
     qs = qs.filter(**{field: blind_index_for(Person, field, q)})
-    audit.record(
-        "personal.search",
-        actor=request.user,
-        object_type="registry.person",
-        fields=[by],
-        purpose="registry search",
-        detail={"by": by, "found": qs.count()},
-    )
+    # Audited under each person found, so the search shows on their own record.
+    selectors.audit_people_search(request.user, qs, by=by, purpose="registry search")
     return qs, by
 
 
@@ -191,9 +185,18 @@ def people(request: AuthedRequest) -> HttpResponse:
     tag = request.GET.get("tag", "").strip()
     if tag:  # restricted: refused (with a message) for roles that may not see tags
         qs = selectors.filter_people_by_tag(actor, qs, tag)
+    page = _page(request, qs.order_by("grid__code", "pk"))
+    if not q:  # a search is audited by ``_search_people``; a plain list page here
+        selectors.audit_people_list(
+            actor,
+            list(page.object_list),
+            count=page.paginator.count,
+            page=page.number,
+            filters={"grid": ctx["grid"], "tag": tag},
+        )
     ctx.update(
         {
-            "page": _page(request, qs.order_by("grid__code", "pk")),
+            "page": page,
             "q": q,
             "searched_by": searched_by,
             "show_tags": selectors.may_see_tags(actor),

@@ -131,6 +131,8 @@ def _loc(w: Any, side: str) -> dict[str, float]:
     return {"lng": g.centroid_lng, "lat": g.centroid_lat}
 
 
+# Create-or-update: out of scope is an existing entry of district a written by a writer of
+# district b (404, nothing disclosed); roles that may not write get 403 (tests in test_api_*).
 register(
     EndpointCase(
         "POST",
@@ -145,9 +147,9 @@ register(
             },
         ),
         out_of_scope=lambda w: Probe(
-            "resident_a",
-            body={"name": "钱七", "id_number": "11010519491231002X", **_loc(w, "a")},
-            expect=403,
+            "grid_worker_b",
+            body={"id_number": w.extra["person_a"].id_number, "name": "钱七"},
+            expect=404,
         ),
     )
 )
@@ -159,9 +161,7 @@ register(
             "grid_worker_a",
             body={"code": "P-new", "name": "新楼", "kind": "building", **_loc(w, "a")},
         ),
-        out_of_scope=lambda w: Probe(
-            "resident_a", body={"code": "P-x", "name": "x", **_loc(w, "a")}, expect=403
-        ),
+        out_of_scope=lambda w: Probe("data_admin_b", body={"code": "P-a", "name": "x"}, expect=404),
     )
 )
 register(
@@ -172,7 +172,7 @@ register(
             "grid_worker_a", body={"part_code": "33010601002000009", **_loc(w, "a")}
         ),
         out_of_scope=lambda w: Probe(
-            "enterprise_a", body={"part_code": "33010601002000008", **_loc(w, "a")}, expect=403
+            "grid_worker_b", body={"part_code": w.extra["thing_a"].part_code}, expect=404
         ),
     )
 )
@@ -184,8 +184,46 @@ register(
             "data_admin_a", body={"credit_code": _new_credit_code(), "name": "新企业"}
         ),
         out_of_scope=lambda w: Probe(
-            "resident_a", body={"credit_code": "91330106MA2H00009Y", "name": "x"}, expect=403
+            "data_admin_b",
+            body={"credit_code": w.extra["org_a"].credit_code, "name": "x"},
+            expect=404,
         ),
+    )
+)
+register(
+    EndpointCase(
+        "POST",
+        "/api/v1/registry/employments",
+        in_scope=lambda w: Probe(
+            "grid_worker_a",
+            body={"person_id": _e(w, "person_a"), "organisation_id": _e(w, "org_a")},
+        ),
+        out_of_scope=lambda w: Probe(
+            "grid_worker_b",
+            body={"person_id": _e(w, "person_a"), "organisation_id": _e(w, "org_a")},
+            expect=404,
+        ),
+    )
+)
+
+
+def _employment(w: Any) -> dict[str, int]:
+    """person_a works at org_a: made the first time a probe asks for it."""
+    if "employment_a" not in w.extra:
+        from yiwang.registry import actions
+
+        w.extra["employment_a"] = actions.do_add_employment(
+            actor=None, person_id=_e(w, "person_a"), organisation_id=_e(w, "org_a")
+        )
+    return {"employment_id": int(w.extra["employment_a"].pk)}
+
+
+register(
+    EndpointCase(
+        "DELETE",
+        "/api/v1/registry/employments/{employment_id}",
+        in_scope=lambda w: Probe("grid_worker_a", _employment(w), expect=204),
+        out_of_scope=lambda w: Probe("grid_worker_b", _employment(w), expect=404),
     )
 )
 

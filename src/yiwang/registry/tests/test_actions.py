@@ -105,10 +105,50 @@ def test_reassign_after_grids_move(world, grids):
             ],
         },
     )
-    moved = actions.reassign_all()
-    assert moved["person"] == 1
+    moved = actions.reassign_all(actor=world.users["data_admin_a"])
+    assert moved == {"person": 1, "place": 0, "thing": 0, "organisation": 0}
     p.refresh_from_db()
     assert p.grid_id is None
+    (entry,) = ChangeRecord.objects.filter(entity_type="person", entity_id=p.pk, action="moved")
+    assert entry.source == "reassign" and entry.actor == "data_admin_a"
+    assert entry.changes == {"grid_id": [g0.pk, None]}
+    # nothing moves twice: a second run writes no history
+    assert actions.reassign_all()["person"] == 0
+    assert ChangeRecord.objects.filter(action="moved").count() == 1
+
+
+@pytest.mark.django_db
+def test_reassign_history_for_every_kind_of_entity(world, grids):
+    g0, g1 = grids
+    at0 = {"lng": g0.centroid_lng, "lat": g0.centroid_lat}
+    place = actions.do_upsert_place(actor=None, data={"code": "P-1", "name": "楼", **at0})
+    thing = actions.do_upsert_thing(actor=None, data={"part_code": "33010601001000001", **at0})
+    org = actions.do_upsert_organisation(
+        actor=None,
+        data={"credit_code": make_credit_code("330106", "MA2H00001"), "name": "店", **at0},
+    )
+    person = actions.do_upsert_person(actor=None, data=_person(g0))
+    # Grid 0 and grid 1 swap their shapes: everything in grid 0 now falls in grid 1.
+    grid_actions.do_import_grids(
+        actor=None,
+        data={
+            "type": "FeatureCollection",
+            "features": [
+                {"type": "Feature", "properties": {"code": g.code}, "geometry": geom}
+                for g, geom in ((g0, g1.geometry), (g1, g0.geometry))
+            ],
+        },
+    )
+    moved = actions.reassign_all(chunk=1)
+    assert moved == {"person": 1, "place": 1, "thing": 1, "organisation": 1}
+    for kind, obj in (
+        ("person", person),
+        ("place", place),
+        ("thing", thing),
+        ("organisation", org),
+    ):
+        (entry,) = ChangeRecord.objects.filter(entity_type=kind, entity_id=obj.pk, action="moved")
+        assert entry.changes == {"grid_id": [g0.pk, g1.pk]} and entry.source == "reassign"
 
 
 @pytest.mark.django_db
