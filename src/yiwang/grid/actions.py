@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import json
+import os
 from dataclasses import dataclass, field
 from typing import Any
 
 import shapely
+from django.conf import settings
 from django.db import transaction
 from django.utils.translation import gettext as _
 from shapely.geometry import shape
@@ -51,9 +54,47 @@ class GridImportReport:
         }
 
 
+def is_grid_admin(actor: User) -> bool:
+    """Data and system administrators manage grids (each within ``grid_admin_prefix``)."""
+    return bool(
+        actor.is_authenticated
+        and actor.is_active
+        and (actor.can(Cap.ORG_MANAGE) or actor.role == Role.DATA_ADMIN)
+    )
+
+
 def require_grid_admin(actor: User | None) -> None:
-    if actor is not None and not (actor.can(Cap.ORG_MANAGE) or actor.role == Role.DATA_ADMIN):
+    if actor is not None and not is_grid_admin(actor):
         raise Forbidden(_("Only data or system administrators manage grids."))
+
+
+def import_max_bytes() -> int:
+    """How large an uploaded GeoJSON file may be: ``settings.GRID_IMPORT_MAX_BYTES`` or
+    ``YIWANG_GRID_IMPORT_MAX_BYTES``, default 50 MB (a district's grids are a few MB)."""
+    return int(
+        getattr(settings, "GRID_IMPORT_MAX_BYTES", 0)
+        or os.environ.get("YIWANG_GRID_IMPORT_MAX_BYTES", "")
+        or 50 * 1024 * 1024
+    )
+
+
+def read_geojson_upload(upload: Any) -> Any:
+    """The JSON of an uploaded file (field errors on ``file``: missing, too large, not JSON)."""
+    if upload is None:
+        raise ValidationFailed(fields={"file": [_("Choose a GeoJSON file to import.")]})
+    limit = import_max_bytes()
+    if upload.size is not None and upload.size > limit:
+        raise ValidationFailed(
+            fields={"file": [_("The file is larger than %(mb)d MB.") % {"mb": limit >> 20}]},
+            status=413,
+            code="body_too_large",
+        )
+    try:
+        return json.load(upload)
+    except (ValueError, UnicodeDecodeError):
+        raise ValidationFailed(
+            fields={"file": [_("The file is not valid JSON (GeoJSON, UTF-8).")]}
+        ) from None
 
 
 def do_import_grids(

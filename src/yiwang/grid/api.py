@@ -2,11 +2,8 @@
 
 from __future__ import annotations
 
-import json
-import os
 from typing import Any
 
-from django.conf import settings
 from django.utils.translation import gettext as _
 from ninja import Router, Schema, Status
 from ninja.pagination import paginate
@@ -14,7 +11,7 @@ from ninja.pagination import paginate
 from yiwang.accounts.types import AuthedRequest
 from yiwang.core import audit
 from yiwang.core.api import PageNumber, error_responses
-from yiwang.core.errors import DomainError, ValidationFailed
+from yiwang.core.errors import DomainError
 from yiwang.grid import actions, selectors
 
 router = Router()
@@ -161,15 +158,6 @@ def import_grids(request: AuthedRequest, payload: GridImportIn) -> Any:
     )
 
 
-def import_max_bytes() -> int:
-    """The body limit of the GeoJSON file upload (``YIWANG_GRID_IMPORT_MAX_BYTES``, 50 MB)."""
-    return int(
-        getattr(settings, "GRID_IMPORT_MAX_BYTES", 0)
-        or os.environ.get("YIWANG_GRID_IMPORT_MAX_BYTES", "")
-        or 50 * 1024 * 1024
-    )
-
-
 _TRUE = {"1", "true", "yes", "on"}
 
 
@@ -205,12 +193,12 @@ _TRUE = {"1", "true", "yes", "on"}
 )
 def import_grids_file(request: AuthedRequest) -> Any:
     actions.require_grid_admin(request.user)
-    limit = import_max_bytes()
+    limit = actions.import_max_bytes()
     try:
         size = int(request.META.get("CONTENT_LENGTH") or 0)
     except ValueError:
         size = 0
-    if size > limit:
+    if size > limit + (1 << 16):  # the form fields and multipart framing around the file
         raise DomainError(
             _("The request body is %(size)d bytes; the limit is %(limit)d.")
             % {"size": size, "limit": limit},
@@ -219,23 +207,7 @@ def import_grids_file(request: AuthedRequest) -> Any:
         )
     ctype = request.META.get("CONTENT_TYPE", "").split(";")[0].strip().lower()
     upload = request.FILES.get("file") if ctype == "multipart/form-data" else None
-    if upload is None:
-        raise ValidationFailed(
-            fields={"file": [_("Upload the GeoJSON file as multipart/form-data field 'file'.")]}
-        )
-    if upload.size is not None and upload.size > limit:
-        raise DomainError(
-            _("The request body is %(size)d bytes; the limit is %(limit)d.")
-            % {"size": upload.size, "limit": limit},
-            code="body_too_large",
-            status=413,
-        )
-    try:
-        data = json.load(upload)
-    except (ValueError, UnicodeDecodeError):
-        raise ValidationFailed(
-            fields={"file": [_("The file is not valid JSON (GeoJSON, UTF-8).")]}
-        ) from None
+    data = actions.read_geojson_upload(upload)
     form = request.POST
     return _report(
         request,
@@ -245,7 +217,7 @@ def import_grids_file(request: AuthedRequest) -> Any:
         community_property=form.get("community_property", ""),
         community_code=form.get("community_code", ""),
         dry_run=form.get("dry_run", "").strip().lower() in _TRUE,
-        source=f"api:{upload.name}"[:200],
+        source=f"api:{getattr(upload, 'name', '')}"[:200],
     )
 
 

@@ -19,11 +19,14 @@ from django.shortcuts import render
 from django.urls import reverse
 from django.utils.http import urlencode
 from django.utils.translation import gettext as _
+from django.views.decorators.http import require_http_methods
 from shapely.geometry import mapping, shape
 
 from yiwang.accounts.roles import Cap
 from yiwang.accounts.types import AuthedRequest
+from yiwang.core.errors import ValidationFailed
 from yiwang.core.masking import mask_name
+from yiwang.grid import actions
 from yiwang.grid import counts as grid_counts
 from yiwang.grid.models import Grid
 from yiwang.grid.selectors import access_grid, feature_collection, list_grids_for
@@ -43,6 +46,8 @@ class Unit:
     url: str
     counts: dict[str, int] = field(default_factory=dict)
     grids: list[Grid] = field(default_factory=list)
+    #: the counts in the order of the map's metrics (the table's cells)
+    row: list[int] = field(default_factory=list)
 
     def value(self, metric: str) -> int:
         return self.counts.get(metric, 0)
@@ -155,7 +160,11 @@ def grid_map(request: AuthedRequest) -> HttpResponse:
         "data_url": f"{data_url}?{query}" if query else data_url,
         "map_name": "yiwang-" + (d.community or d.street or "all"),
         "totals": {k: sum(u.value(k) for u in regions) for k, _label in metrics},
+        "total_row": [sum(u.value(k) for u in regions) for k, _label in metrics],
+        "can_import": actions.is_grid_admin(request.user),
     }
+    for u in regions:
+        u.row = [u.value(k) for k, _label in metrics]
     return render(request, "grid/map.html", ctx)
 
 
@@ -247,3 +256,49 @@ def grid_profile(request: AuthedRequest, grid_id: int) -> HttpResponse:
         "map_name": f"yiwang-{community.code}",
     }
     return render(request, "grid/profile.html", ctx)
+
+
+def _import_context(**extra: Any) -> dict[str, Any]:
+    return {
+        "form": {},
+        "errors": {},
+        "report": None,
+        "max_mb": actions.import_max_bytes() // (1024 * 1024),
+        **extra,
+    }
+
+
+@require_http_methods(["GET", "POST"])
+@requires(Cap.CONSOLE)
+def grid_import(request: AuthedRequest) -> HttpResponse:
+    """Upload a GeoJSON file of unit grids (data and system administrators; 404 for anyone
+    else). Outside ``/api/``, so the file may be as large as ``import_max_bytes`` (50 MB)
+    rather than the API's 2 MB body limit; the report is shown on the page."""
+    if not actions.is_grid_admin(request.user):
+        raise Http404()
+    if request.method == "GET":
+        return render(request, "grid/import.html", _import_context())
+    limit = actions.import_max_bytes()
+    if int(request.META.get("CONTENT_LENGTH") or 0) > limit + (1 << 16):
+        errors = {"file": [_("The file is larger than %(mb)d MB.") % {"mb": limit >> 20}]}
+        return render(request, "grid/import.html", _import_context(errors=errors), status=413)
+    form = request.POST
+    try:
+        data = actions.read_geojson_upload(request.FILES.get("file"))
+    except ValidationFailed as exc:
+        ctx = _import_context(form=form, errors=exc.fields)
+        return render(request, "grid/import.html", ctx, status=422)
+    report = actions.do_import_grids(
+        actor=request.user,
+        data=data,
+        mapping=actions.PropertyMapping(
+            code=form.get("code_property", "").strip() or "code",
+            name=form.get("name_property", "").strip() or "name",
+            community=form.get("community_property", "").strip() or "community",
+        ),
+        community_code=form.get("community_code", "").strip(),
+        dry_run=form.get("dry_run") == "1",
+        source=f"page:{getattr(request.FILES.get('file'), 'name', '')}"[:200],
+    )
+    ctx = _import_context(form=form, report=report.as_dict())
+    return render(request, "grid/import.html", ctx)

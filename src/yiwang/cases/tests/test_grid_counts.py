@@ -72,4 +72,10 @@ def test_profile_shows_cases_and_the_map_colours_by_them(client, cw):
     props = {f["properties"]["code"]: f["properties"] for f in data["features"]}
     assert props[grid.code]["cases"] == 1 and props[grid.code]["cases_overdue"] == 0
     resp = client.get(reverse("grid:map"), {"metric": "cases"})
-    assert 'data-metric="cases"' in resp.content.decode()
+    page = resp.content.decode()
+    assert 'data-metric="cases"' in page
+    # The table has a cell under every metric's column, the cases ones too.
+    row = re.search(r"<tr>\s*<td><a [^>]*data-unit=.*?</tr>", page, flags=re.S).group(0)
+    cells = re.findall(r'<td class="num">(\d+)</td>', row)
+    assert len(cells) == 1 + len(counts.metrics())  # the grid count, then each metric
+    assert cells[1 + [m.key for m in counts.metrics()].index("cases")] == "1"

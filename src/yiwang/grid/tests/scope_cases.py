@@ -167,3 +167,13 @@ register(
         note="a grid worker sees the profile of their own grid, not the neighbour's",
     )
 )
+register(
+    EndpointCase(
+        "GET",
+        "/console/grids/import/",
+        in_scope=lambda w: Probe("data_admin_a"),
+        out_of_scope=lambda w: Probe("grid_worker_a", expect=404),
+        note="the import page is for data and system administrators; the import itself is "
+        "limited to the actor's territory (test_grid_admin)",
+    )
+)

@@ -327,3 +327,48 @@ def test_cli_usage_errors(gw, tmp_path):
     assert _cli(str(path), "--user", "nobody")[0] == 2
     rc, _out, err = _cli(str(path), "--user", "resident_a")
     assert rc == 2 and err
+
+
+# --- The import page (outside /api/: files larger than the API's body limit) -----------------
+def test_import_page_reports_and_imports(client, gw):
+    from django.core.files.uploadedfile import SimpleUploadedFile
+    from django.urls import reverse
+
+    ca, cb = gw.divisions["community_a"], gw.divisions["community_b"]
+    data = fc(
+        feature(rect(120.1, 30.2, 120.105, 30.205), c=ca.code, n="页面"),
+        feature(rect(120.2, 30.2, 120.205, 30.205), c=cb.code),
+    )
+    client.force_login(gw.users["data_admin_a"])
+    url = reverse("grid:import")
+    assert client.get(url).status_code == 200
+
+    def post(**form):
+        f = SimpleUploadedFile("g.geojson", json.dumps(data).encode())
+        body = {"file": f, "community_property": "c", "name_property": "n"} | form
+        return client.post(url, body)
+
+    resp = post(dry_run="1")
+    page = resp.content.decode()
+    assert resp.status_code == 200 and 'data-problem="outside_scope"' in page
+    assert not Grid.objects.filter(name="页面").exists()
+    resp = post()
+    assert resp.status_code == 200 and Grid.objects.filter(name="页面").exists()
+    assert 'data-testid="grid-import-link"' in client.get(reverse("grid:map")).content.decode()
+
+
+def test_import_page_refuses_what_is_too_large_and_other_roles(client, gw):
+    from django.core.files.uploadedfile import SimpleUploadedFile
+    from django.urls import reverse
+
+    url = reverse("grid:import")
+    client.force_login(gw.users["data_admin_a"])
+    big = SimpleUploadedFile("g.geojson", b" " * 200_000)
+    with override_settings(GRID_IMPORT_MAX_BYTES=1000):
+        resp = client.post(url, {"file": big})
+    assert resp.status_code == 413
+    resp = client.post(url, {"file": SimpleUploadedFile("g.geojson", b"{nope")})
+    assert resp.status_code == 422
+    client.force_login(gw.users["operator_a"])
+    assert client.get(url).status_code == 404
+    assert 'data-testid="grid-import-link"' not in client.get(reverse("grid:map")).content.decode()
