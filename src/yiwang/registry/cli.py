@@ -193,6 +193,13 @@ def cmd_import(args: argparse.Namespace, *, setup: bool = True) -> int:
         f"{c['accepted']:,} accepted, {c['updated']:,} updated, "
         f"{c['unchanged']:,} unchanged, {c['refused']:,} refused"
     )
+    if result.no_grid:
+        print(
+            f"warning: {result.no_grid:,} stored row(s) have no location and are in no grid "
+            "(no area lists them); see the report (field grid)"
+        )
+    if result.skipped:
+        print("the template's example row was left unchanged and skipped")
     if result.encoding_detected:
         print(f"encoding: {result.encoding} (detected)")
     if result.ignored_columns:

@@ -92,6 +92,7 @@ def _job_context(j: ImportJob) -> dict[str, object]:
         "percent": 100 if not running else (int(j.processed_rows * 100 / total) if total else 0),
         "has_report": selectors.report_file(j) is not None,
         "type_label": schema.TYPE_LABELS.get(j.entity_type, j.entity_type),
+        "notes": selectors.job_notes(j) or {},
     }
 
 

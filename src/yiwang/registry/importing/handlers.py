@@ -50,6 +50,8 @@ class Item:
     #: the "created" history entry as JSON text, prepared ahead for the fields in ``shown``
     history_json: str | None = None
     shown: tuple[str, ...] = ()
+    #: accepted or updated, and in no grid afterwards (no location): the report warns
+    no_grid: bool = False
 
     def as_tuple(self) -> tuple[Any, ...]:
         """For sending between processes: a tuple pickles much faster than the object."""
@@ -598,6 +600,9 @@ class OrganisationHandler(Handler):
                 it.refuse("place", _("Unknown place %(code)s.") % {"code": code})
                 continue
             it.values["place_id"] = ref["pk"]
+            # As a person takes their home's location and a place its parent's.
+            if it.coords is None and ref["lng"] is not None:
+                it.coords = (ref["lng"], ref["lat"], "inherit")
 
 
 HANDLERS: dict[str, type[Handler]] = {

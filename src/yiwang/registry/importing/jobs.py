@@ -23,7 +23,12 @@ from yiwang.accounts.roles import Cap
 from yiwang.core import audit
 from yiwang.core.errors import Forbidden, ValidationFailed
 from yiwang.core.models import AuditResult
-from yiwang.registry.importing.reading import EXTENSIONS, FileError, normalize_encoding
+from yiwang.registry.importing.reading import (
+    EXTENSIONS,
+    FileError,
+    normalize_encoding,
+    open_source,
+)
 from yiwang.registry.importing.runner import ImportResult, Progress, default_workers, run
 
 __all__ = [
@@ -33,7 +38,13 @@ __all__ = [
     "do_run_import_job",
     "may_import",
 ]
-from yiwang.registry.importing.schema import SCHEMAS, HeaderError, parse_mapping
+from yiwang.registry.importing.schema import (
+    SCHEMAS,
+    HeaderError,
+    match_header,
+    parse_mapping,
+    resolve_type,
+)
 from yiwang.registry.models import ImportJob
 
 #: Seconds between progress writes to the job row.
@@ -105,10 +116,13 @@ def do_accept_upload(
     entity_type: str,
     encoding: str = "",
     mapping_text: str = "",
+    mapping: dict[str, str] | None = None,
     dry_run: bool = False,
 ) -> ImportJob:
     """Store an uploaded file under ``$YIWANG_DATA_DIR/imports`` (streamed in chunks) and
-    create its pending job. Refuses other types than .csv/.xlsx and files over the limit."""
+    create its pending job. Refuses other types than .csv/.xlsx, files over the limit, and
+    (before any job exists) files that cannot be read or lack a required column. The column
+    mapping comes as text (``column=field`` pairs: the page) or as ``mapping`` (the API)."""
     if not may_import(actor):
         raise Forbidden(_("Only data administrators may import."))
     name = Path(upload.name or "").name
@@ -122,11 +136,25 @@ def do_accept_upload(
         ]
     elif not upload.size:
         errors["file"] = [_("The file is empty.")]
-    mapping: dict[str, str] = {}
+    entity_type = resolve_type(entity_type) or entity_type  # "people", "人口", …
+    if entity_type not in SCHEMAS:
+        errors["entity_type"] = [
+            _("Unknown entity type; use one of: %(types)s") % {"types": ", ".join(SCHEMAS)}
+        ]
+    mapping = dict(mapping or {})
     try:
-        mapping = parse_mapping([mapping_text]) if mapping_text.strip() else {}
+        if mapping_text.strip():
+            mapping.update(parse_mapping([mapping_text]))
     except HeaderError as exc:
         errors["mapping"] = [str(exc)]
+    if mapping and entity_type in SCHEMAS:
+        fields = SCHEMAS[entity_type].fields
+        unknown = sorted({f for f in mapping.values() if f not in fields})
+        if unknown:
+            errors["mapping"] = [
+                _("The mapping names unknown fields %(unknown)s; the fields are: %(fields)s")
+                % {"unknown": ", ".join(unknown), "fields": ", ".join(fields)}
+            ]
     if errors:
         raise ValidationFailed(fields=errors)
     dest = imports_dir() / f"upload-{uuid.uuid4().hex}{ext}"
@@ -134,6 +162,7 @@ def do_accept_upload(
         for chunk in upload.chunks():
             fh.write(chunk)
     try:
+        check_file(dest, entity_type, encoding, mapping)
         return do_create_import_job(
             actor=actor,
             entity_type=entity_type,
@@ -146,6 +175,30 @@ def do_accept_upload(
     except Exception:
         dest.unlink(missing_ok=True)
         raise
+
+
+def check_file(path: Path, entity_type: str, encoding: str, mapping: dict[str, str]) -> None:
+    """Refuse, before any job exists, a file that cannot be read at all or whose header lacks
+    a required column (the import would fail straight away): field-level errors on ``file``
+    (or ``encoding``, ``mapping``)."""
+    try:
+        normalize_encoding(encoding)
+    except FileError as exc:
+        raise ValidationFailed(fields={"encoding": [str(exc)]}) from None
+    try:
+        src = open_source(path, encoding)
+    except FileError as exc:
+        raise ValidationFailed(fields={"file": [str(exc)]}) from None
+    except (OSError, ValueError) as exc:  # a damaged file the readers did not expect
+        raise ValidationFailed(
+            fields={"file": [_("The file cannot be read: %(err)s") % {"err": exc}]}
+        ) from None
+    try:
+        match_header(SCHEMAS[entity_type], src.header, mapping)
+    except HeaderError as exc:
+        raise ValidationFailed(fields={exc.field: [str(exc)]}) from None
+    finally:
+        src.close()
 
 
 def _is_upload(path: str) -> bool:
@@ -243,6 +296,10 @@ def _finish(job: ImportJob, result: ImportResult | None, error: str) -> None:
     }
     if result is not None:
         detail["encoding"] = result.encoding
+        if result.no_grid:
+            detail["no_grid"] = result.no_grid
+        if result.skipped:
+            detail["skipped"] = result.skipped
         if result.failed_batches:
             detail["failed_batches"] = result.failed_batches
     if error:

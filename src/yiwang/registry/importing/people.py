@@ -432,10 +432,11 @@ class Writer:
 
     def batch(
         self, good: list[Row], refused: list[Item], now: Any
-    ) -> tuple[int, int, list[Item]] | None:
+    ) -> tuple[int, int, list[Item], int, list[Item]] | None:
         """Store a batch (inside the caller's transaction): ``(accepted, unchanged, refused
-        items)``, or None, having written nothing, when an existing row changed (the general
-        path takes the batch over)."""
+        items, accepted rows in no grid, their warning items)`` — warning items only when
+        the territory has grids (``ReportWriter``) — or None, having written nothing, when an
+        existing row changed (the general path takes the batch over)."""
         from yiwang.registry.importing import writing
 
         imp = self.imp
@@ -510,18 +511,19 @@ class Writer:
         rows: list[tuple[Any, ...]] = []
         history: list[tuple[int, str, dict[str, Any] | str]] = []
         make = self.make_row
+        # Accepted rows left in no grid (no coordinates): counted, and warned about in the
+        # report when the territory has grids — one check on the branch already taken.
+        gridless: list[Row] = []
         for r, pk in zip(new, pks, strict=True):
             if r.row in refusals:
                 continue
             gid = gid_of.get(r.row)
             rows.append(make(r, pk, gid, now))
-            history.append(
-                (
-                    pk,
-                    "created",
-                    r.history if gid is None else f'{r.history[:-1]}, "grid_id": [null, {gid}]}}',
-                )
-            )
+            if gid is None:
+                gridless.append(r)
+                history.append((pk, "created", r.history))
+            else:
+                history.append((pk, "created", f'{r.history[:-1]}, "grid_id": [null, {gid}]}}'))
         if not imp.dry_run:
             writing.insert_rows(imp.model, rows)
             writing.insert_history("person", history, actor=imp.actor_name, source=imp.source)
@@ -536,7 +538,13 @@ class Writer:
             out.sort(key=lambda it: it.row)
         for it in out:
             it.status = "refused"
-        return len(rows), unchanged, out
+        warned: list[Item] = []
+        if gridless and imp.index.geoms:
+            for r in gridless:
+                it = Item(r.row, r.key, r.shown_key, status="accepted")
+                it.no_grid = True
+                warned.append(it)
+        return len(rows), unchanged, out, len(gridless), warned
 
 
 def _tags_json(v: list[str]) -> str:

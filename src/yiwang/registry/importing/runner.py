@@ -39,7 +39,7 @@ from yiwang.grid.selectors import grid_ids_for, grid_index
 from yiwang.registry.history import HISTORY_FIELDS
 from yiwang.registry.importing import people, writing
 from yiwang.registry.importing import workers as workers_mod
-from yiwang.registry.importing.handlers import HANDLERS, Handler, Item
+from yiwang.registry.importing.handlers import HANDLERS, Handler, Item, mask_key
 from yiwang.registry.importing.reading import open_source
 from yiwang.registry.importing.schema import SCHEMAS, match_header
 from yiwang.registry.importing.shown import LOCATION, shower, splice_json
@@ -88,6 +88,10 @@ class ImportResult:
     seconds: float = 0.0
     report_path: str = ""
     dry_run: bool = False
+    #: accepted or updated rows left in no grid (no location): no area lists them
+    no_grid: int = 0
+    #: rows skipped as the template's unchanged example row
+    skipped: int = 0
 
     @property
     def rows_per_second(self) -> float:
@@ -106,6 +110,8 @@ class ImportResult:
             "rows_per_second": round(self.rows_per_second, 1),
             "report_path": self.report_path,
             "dry_run": self.dry_run,
+            "no_grid": self.no_grid,
+            "skipped": self.skipped,
         }
 
 
@@ -115,38 +121,100 @@ def default_report_path(name: str) -> Path:
     return d / f"{name}-report.csv"
 
 
+def no_grid_warning() -> str:
+    return _(
+        "Stored without a location: no coordinates, and no place with coordinates to take "
+        "them from. The record is in no grid, so no area lists it; add coordinates or a place "
+        "code that has them."
+    )
+
+
 class ReportWriter:
     """The result report: one line per refused (and, optionally, updated) row, then totals.
-    UTF-8 with BOM so Excel shows the Chinese reasons."""
+    UTF-8 with BOM so Excel shows the Chinese reasons.
+
+    Warnings keep the five columns: an accepted row left in no grid gets a line of its own
+    (status ``accepted``, field ``grid``, the warning as reason); an updated row left in no
+    grid carries the warning in its line's (otherwise empty) reason. Those lines are written
+    only when the territory has grids (``grid_notes``); without any grid every row is in
+    none, and one note line after the totals says so. The template's example row, skipped,
+    gets a line with status ``skipped``. Extra ``total`` lines (``no_grid``, ``skipped``)
+    appear only when not zero."""
 
     HEADER = ("row", "key", "status", "field", "reason")
 
-    def __init__(self, path: Path, *, include_updated: bool = True) -> None:
+    def __init__(
+        self, path: Path, *, include_updated: bool = True, grid_notes: bool = True
+    ) -> None:
         self.path = path
         path.parent.mkdir(parents=True, exist_ok=True)
         self.fh = path.open("w", encoding="utf-8-sig", newline="")
         self.w = csv.writer(self.fh)
         self.w.writerow(self.HEADER)
         self.include_updated = include_updated
+        self.grid_notes = grid_notes
+        self._warning = ""
+
+    def warning(self) -> str:
+        if not self._warning:
+            self._warning = no_grid_warning()
+        return self._warning
 
     def items(self, items: Sequence[Item]) -> None:
         w = self.w
+        notes = self.grid_notes
         for it in items:
             if it.status == "refused":
                 for fld, msg in it.errors:
                     w.writerow((it.row, it.shown_key, "refused", fld, msg))
             elif it.status == "updated" and self.include_updated:
                 w.writerow(
-                    (it.row, it.shown_key, "updated", " ".join(sorted(it.changes or {})), "")
+                    (
+                        it.row,
+                        it.shown_key,
+                        "updated",
+                        " ".join(sorted(it.changes or {})),
+                        self.warning() if notes and it.no_grid else "",
+                    )
                 )
+            elif notes and it.no_grid:
+                w.writerow((it.row, it.shown_key, it.status, "grid", self.warning()))
+
+    def skipped(self, row: int, key: str) -> None:
+        self.w.writerow(
+            (
+                row,
+                key,
+                "skipped",
+                "",
+                _("The template's example row, left unchanged: skipped, not imported."),
+            )
+        )
 
     def totals(self, result: ImportResult) -> None:
         self.w.writerow(())
         for status in STATUSES:
             self.w.writerow(("total", "", status, "", result.counts[status]))
         self.w.writerow(("total", "", "rows", "", result.rows))
+        if result.no_grid:
+            self.w.writerow(("total", "", "no_grid", "", result.no_grid))
+        if result.skipped:
+            self.w.writerow(("total", "", "skipped", "", result.skipped))
         if result.dry_run:
             self.w.writerow(("", "", "dry run", "", _("Dry run: nothing was written.")))
+        if result.no_grid and not self.grid_notes:
+            self.w.writerow(
+                (
+                    "",
+                    "",
+                    "no grids",
+                    "",
+                    _(
+                        "No grids are defined: no stored row is in a grid, so no area lists "
+                        "them until grids are imported and the records located again."
+                    ),
+                )
+            )
 
     def close(self) -> None:
         self.fh.close()
@@ -386,6 +454,7 @@ class Importer:
             old = found.get(v[key])
             if old is None:
                 it.status = "accepted"
+                it.no_grid = v.get("grid_id") is None
                 self.handler.fill_new(it)
                 show = self.show
                 if it.history_json is not None:  # prepared by a worker: add the rest
@@ -429,6 +498,7 @@ class Importer:
                 it.status = "unchanged"
                 continue
             it.status = "updated"
+            it.no_grid = after.get("grid_id", old["grid_id"]) is None
             it.changes = self.diff(before, after)
             it.values = {f: v[f] for f in after if f != "phone"}
             if "phone" in after:
@@ -586,7 +656,10 @@ def run(
         )
         rp = Path(report_path) if report_path else default_report_path(f"{int(time.time())}")
         result.report_path = str(rp)
-        report = ReportWriter(rp, include_updated=report_updated)
+        report = ReportWriter(rp, include_updated=report_updated, grid_notes=bool(imp.index.geoms))
+        rows_in = _skip_example(
+            src.rows, example_cells(entity_type, hm.index), hm.index, report, result
+        )
 
         def progress() -> None:
             if on_progress:
@@ -668,7 +741,7 @@ def run(
             # Chunks in flight: enough that the workers go on cleaning the next transaction's
             # rows while this process writes one (people gather several chunks per write).
             depth = 2 * workers + (-(-size // chunk) if fast else 0)
-            for batch in _batches(src.rows, chunk):
+            for batch in _batches(rows_in, chunk):
                 if pool is None:
                     while pending:
                         finish_one()
@@ -697,6 +770,47 @@ def run(
         src.close()
         restore()
         gc_restore()
+
+
+#: Data rows (from the first) in which the template's example row is looked for.
+EXAMPLE_ROWS = 100
+
+
+def example_cells(entity_type: str, index: dict[str, int]) -> list[tuple[int, str]] | None:
+    """``(column index, example value)`` of the template's example row for the columns this
+    file has; None when the examples cannot be told from data (no example key)."""
+    schema = SCHEMAS[entity_type]
+    if not schema.column(schema.key).example:
+        return None
+    return [(i, schema.column(f).example) for f, i in index.items()]
+
+
+def _skip_example(
+    rows: Iterator[tuple[int, list[str]]],
+    example: list[tuple[int, str]] | None,
+    index: dict[str, int],
+    report: ReportWriter,
+    result: ImportResult,
+) -> Iterator[tuple[int, list[str]]]:
+    """The rows without the template's example row: a row among the first ``EXAMPLE_ROWS``
+    whose every column the file has equals the template's example (surrounding spaces
+    ignored) is left out and listed in the report as ``skipped``. Rows after those pass
+    straight through (no cost per row for large files)."""
+    if example is None:
+        yield from rows
+        return
+    key_i = index.get(SCHEMAS[result.entity_type].key, -1)
+    for k, (n, cells) in enumerate(rows):
+        width = len(cells)
+        if all((cells[i].strip() if i < width else "") == value for i, value in example):
+            result.skipped += 1
+            key = cells[key_i].strip() if 0 <= key_i < width else ""
+            report.skipped(n, mask_key(key) if result.entity_type == "person" else key)
+        else:
+            yield n, cells
+        if k + 1 >= EXAMPLE_ROWS:
+            break
+    yield from rows
 
 
 def _items(tuples: list[tuple[Any, ...]]) -> list[Item]:
@@ -812,6 +926,8 @@ def _one_batch(
             break
     for it in items:
         result.counts[it.status] += 1
+        if it.no_grid and it.status != "refused":
+            result.no_grid += 1
     result.rows += len(items)
     report.items(items)
 
@@ -897,15 +1013,20 @@ def _people_batch(
         _fail(imp, items, exc, result)
         done = None
     if done is not None:
-        accepted, unchanged, out = done
+        accepted, unchanged, out, no_grid, warned = done
         result.counts["accepted"] += accepted
         result.counts["unchanged"] += unchanged
         result.counts["refused"] += len(out)
+        result.no_grid += no_grid
         result.rows += accepted + unchanged + len(out)
+        if warned:  # accepted rows in no grid, among the refusals in file order
+            out = sorted(out + warned, key=lambda it: it.row)
         report.items(out)
         return
     assert items is not None
     for it in items:
         result.counts[it.status] += 1
+        if it.no_grid and it.status != "refused":
+            result.no_grid += 1
     result.rows += len(items)
     report.items(items)

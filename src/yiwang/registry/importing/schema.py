@@ -87,14 +87,14 @@ _COORDS = (
         "经度",
         aliases=("longitude", "lon", "x"),
         help=_("Longitude in decimal degrees"),
-        example="120.1012",
+        example="120.1234",
     ),
     Column(
         "lat",
         "纬度",
         aliases=("latitude", "y"),
         help=_("Latitude in decimal degrees"),
-        example="30.2988",
+        example="30.1234",
     ),
     Column(
         "coord_system",
@@ -105,19 +105,22 @@ _COORDS = (
     ),
 )
 
+#: Starts the example names (and the place code) of the templates: unmistakable as data.
+EXAMPLE_MARK = "（示例）"
+
 SCHEMAS: dict[str, Schema] = {
     "person": Schema(
         "person",
         "id_number",
         (
-            Column("name", "姓名", True, ("full name",), _("Full name"), "王小明"),
+            Column("name", "姓名", True, ("full name",), _("Full name"), EXAMPLE_MARK + "王小明"),
             Column(
                 "id_number",
                 "身份证号",
                 True,
                 ("id number", "id no", "resident id", "公民身份号码", "身份证号码"),
                 _("18-character resident ID (GB 11643); sex and birth date are taken from it"),
-                "330106198802030172",
+                "000000199001010173",
             ),
             Column(
                 "phone",
@@ -167,7 +170,7 @@ SCHEMAS: dict[str, Schema] = {
                 True,
                 ("place code", "编码"),
                 _("Unique place code"),
-                "330106001001-0001",
+                EXAMPLE_MARK + "0001",
             ),
             Column(
                 "kind",
@@ -177,7 +180,7 @@ SCHEMAS: dict[str, Schema] = {
                 _("compound, building, unit, room or address (default address)"),
                 "building",
             ),
-            Column("name", "名称", True, (), _("Name"), "西溪苑1幢"),
+            Column("name", "名称", True, (), _("Name"), EXAMPLE_MARK + "西溪苑1幢"),
             Column(
                 "parent",
                 "上级地点编码",
@@ -200,7 +203,7 @@ SCHEMAS: dict[str, Schema] = {
                 True,
                 ("part code", "part identifier", "部件编码", "标识码"),
                 _("17-digit city part identifier"),
-                "33010601001000001",
+                "00000001001000001",
             ),
             Column(
                 "class_code",
@@ -210,7 +213,14 @@ SCHEMAS: dict[str, Schema] = {
                 _("5-digit class code; digits 7–11 of the identifier when left empty"),
                 "01001",
             ),
-            Column("name", "名称", False, (), _("Name (default: the class code)"), "上水井盖"),
+            Column(
+                "name",
+                "名称",
+                False,
+                (),
+                _("Name (default: the class code)"),
+                EXAMPLE_MARK + "上水井盖",
+            ),
             Column(
                 "status",
                 "状态",
@@ -227,8 +237,8 @@ SCHEMAS: dict[str, Schema] = {
                 _("Code of the department that owns the part"),
                 "",
             ),
-            Column("lng", "经度", True, ("longitude", "lon", "x"), _("Longitude"), "120.1012"),
-            Column("lat", "纬度", True, ("latitude", "y"), _("Latitude"), "30.2988"),
+            Column("lng", "经度", True, ("longitude", "lon", "x"), _("Longitude"), "120.1234"),
+            Column("lat", "纬度", True, ("latitude", "y"), _("Latitude"), "30.1234"),
             _COORDS[2],
         ),
     ),
@@ -242,9 +252,16 @@ SCHEMAS: dict[str, Schema] = {
                 True,
                 ("credit code", "uscc", "信用代码"),
                 _("18-character unified social credit code (GB 32100)"),
-                "91330106MA0000000X",
+                "91000000MA0000000N",
             ),
-            Column("name", "名称", True, ("企业名称", "单位名称"), _("Registered name"), ""),
+            Column(
+                "name",
+                "名称",
+                True,
+                ("企业名称", "单位名称"),
+                _("Registered name"),
+                EXAMPLE_MARK + "某某科技有限公司",
+            ),
             Column(
                 "kind",
                 "类型",
@@ -333,7 +350,12 @@ def resolve_type(name: str) -> str | None:
 
 
 class HeaderError(ValueError):
-    """The file's header does not give the required columns (or maps a column twice)."""
+    """The file's header does not give the required columns (or maps a column twice).
+    ``field``: what is at fault, for a form or an API answer (``file`` or ``mapping``)."""
+
+    def __init__(self, message: object, field: str = "file") -> None:
+        super().__init__(message)
+        self.field = field
 
 
 @dataclass
@@ -353,7 +375,8 @@ def match_header(
         if dst not in fields:
             raise HeaderError(
                 _("The mapping names an unknown field %(field)s; the fields are: %(fields)s")
-                % {"field": dst, "fields": ", ".join(schema.fields)}
+                % {"field": dst, "fields": ", ".join(schema.fields)},
+                "mapping",
             )
         explicit[normalize_header(src)] = dst
     known: dict[str, str] = {}
@@ -370,7 +393,10 @@ def match_header(
                 ignored.append(str(raw))
             continue
         if target in index:
-            raise HeaderError(_("Two columns map to the field %(field)s.") % {"field": target})
+            raise HeaderError(
+                _("Two columns map to the field %(field)s.") % {"field": target},
+                "mapping" if target in explicit.values() else "file",
+            )
         index[target] = i
     missing = [c for c in schema.columns if c.required and c.field not in index]
     if missing:
@@ -391,7 +417,7 @@ def parse_mapping(pairs: Iterable[str]) -> dict[str, str]:
             src, sep, dst = part.partition("=")
             if not sep or not src.strip() or not dst.strip():
                 raise HeaderError(
-                    _("Write a mapping as file column=field, e.g. 身份证号=id_number.")
+                    _("Write a mapping as file column=field, e.g. 身份证号=id_number."), "mapping"
                 )
             out[src.strip()] = dst.strip()
     return out
@@ -402,8 +428,19 @@ def template_headers(entity_type: str) -> list[str]:
     return [c.header + ("*" if c.required else "") for c in SCHEMAS[entity_type].columns]
 
 
+def example_note() -> str:
+    return str(
+        _(
+            "Row 2 is an example. Left unchanged it is skipped on import (the report lists it "
+            "as skipped); overwrite it or delete it."
+        )
+    )
+
+
 def template_csv(entity_type: str) -> bytes:
-    """The header row and one example row, UTF-8 with BOM so Excel opens it as Unicode."""
+    """The header row and one example row, UTF-8 with BOM so Excel opens it as Unicode.
+    The example row is marked (names start with ``EXAMPLE_MARK``, keys are not real ones)
+    and, left unchanged, skipped by the import (``runner.example_cells``)."""
     schema = SCHEMAS[entity_type]
     buf = io.StringIO()
     w = csv.writer(buf, lineterminator="\r\n")
@@ -416,6 +453,7 @@ def template_xlsx(entity_type: str) -> bytes:
     """An XLSX with the header row (text-formatted columns, so IDs keep every digit) and a
     second sheet describing each column."""
     from openpyxl import Workbook
+    from openpyxl.comments import Comment
     from openpyxl.styles import Font
 
     schema = SCHEMAS[entity_type]
@@ -430,8 +468,14 @@ def template_xlsx(entity_type: str) -> bytes:
         ws.column_dimensions[letter].width = max(12, len(c.header) * 2 + 4)
         ws.column_dimensions[letter].number_format = "@"  # text: IDs keep every digit
         ws.cell(row=1, column=i).font = Font(bold=True)
-        ws.cell(row=2, column=i).number_format = "@"
+        example = ws.cell(row=2, column=i)
+        example.number_format = "@"
+        example.font = Font(italic=True, color="808080")  # grey: an example, not data
+    ws.cell(row=2, column=1).comment = Comment(example_note(), "Yiwang", width=300, height=80)
+    ws.freeze_panes = "A2"
     doc = wb.create_sheet(str(_("Columns")))
+    doc.append([example_note()])
+    doc.append([])
     doc.append([str(_("Column")), str(_("Field")), str(_("Required")), str(_("Description"))])
     for c in schema.columns:
         doc.append([c.header, c.field, "*" if c.required else "", str(c.help)])

@@ -418,6 +418,21 @@ def test_cli(world, grids, tmp_path, capsys):
 
 
 @pytest.mark.django_db
+def test_cli_warns_about_rows_without_a_grid_and_skips_the_example(world, grids, tmp_path, capsys):
+    from yiwang.registry import cli
+
+    text = schema.template_csv("person").decode("utf-8-sig")
+    header, example = list(csv.reader(io.StringIO(text)))
+    row = dict.fromkeys(header, "")
+    row.update({"姓名*": "张三", "身份证号*": pid(7)})
+    f = write_csv(tmp_path / "t.csv", header, [example, [row[h] for h in header]])
+    assert cli.main(["person", str(f), "--no-progress"], setup=False) == 0
+    out = capsys.readouterr().out
+    assert "1 accepted" in out and "1 stored row(s) have no location" in out
+    assert "example row" in out and Person.objects.get().name == "张三"
+
+
+@pytest.mark.django_db
 def test_a_key_written_meanwhile_is_found_on_retry(world, grids, tmp_path, monkeypatch):
     # The import sees an empty table and skips lookups; a row written "concurrently" makes
     # the batch fail on the unique blind index, and the retry finds it.
