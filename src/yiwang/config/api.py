@@ -115,6 +115,9 @@ def _mount() -> None:
 
     api.add_router("/grid", grid_router, tags=["grid"])
     api.add_router("/registry", registry_router, tags=["registry"])
+    from yiwang.registry.api_import import router as registry_import_router
+
+    api.add_router("/registry/imports", registry_import_router, tags=["registry imports"])
     from yiwang.cases.api import router as cases_router
 
     api.add_router("/cases", cases_router, tags=["cases"])
