@@ -22,7 +22,6 @@ from yiwang.core.personal import normalize_id_number, normalize_phone
 from yiwang.grid import actions as grid_actions
 from yiwang.grid.models import Grid, GridMember
 from yiwang.grid.selectors import grid_index
-from yiwang.grid.tests.factories import rect
 from yiwang.registry.models import ChangeRecord, Organisation, Person, Place, Tag, Thing
 
 #: Synthetic extent near the demo district (WGS84).
@@ -31,6 +30,13 @@ COMMUNITY_W = 0.012
 COMMUNITY_H = 0.010
 GRIDS_PER_COMMUNITY = 5
 DAYS = 365 * 80
+
+#: Care tags besides the 2 % living-alone elders / low-income households: shares of people.
+DISABLED_SHARE = 0.015
+KEY_PERSON_SHARE = 0.003
+
+#: The demo account whose own registry entry ("My registry entry") the seed makes.
+DEMO_RESIDENT = "resident"
 
 PART_CLASSES = [
     ("01001", "上水井盖"),
@@ -86,6 +92,11 @@ class RegistryReport:
     @property
     def changed(self) -> bool:
         return any(vars(self).values())
+
+
+def rect(x0: float, y0: float, x1: float, y1: float) -> dict[str, Any]:
+    """A GeoJSON rectangle (WGS84 degrees)."""
+    return {"type": "Polygon", "coordinates": [[[x0, y0], [x1, y0], [x1, y1], [x0, y1], [x0, y0]]]}
 
 
 def demo_grid_collection(communities: list[Division]) -> dict[str, Any]:
@@ -170,6 +181,9 @@ def seed_registry(
     existing_people = Person.objects.filter(synthetic=True).count()
     if existing_people < people and rooms:
         start_date = dt.date(1940, 1, 1)
+        # Disabled people and persons of special attention from a second generator, so the
+        # main sequence (names, phones, the first two tags) stays what it always was.
+        tag_rng = random.Random(4755 + existing_people)
         for chunk in _chunks(people - existing_people, 10_000):
             batch = []
             for i in chunk:
@@ -182,6 +196,11 @@ def seed_registry(
                 tags = []
                 if rng.random() < 0.02:
                     tags.append(Tag.LIVING_ALONE_ELDER if birth.year < 1960 else Tag.LOW_INCOME)
+                draw = tag_rng.random()
+                if draw < DISABLED_SHARE:
+                    tags.append(Tag.DISABLED)
+                elif draw < DISABLED_SHARE + KEY_PERSON_SHARE:
+                    tags.append(Tag.KEY_PERSON)
                 batch.append(
                     Person(
                         name=_name(rng),
@@ -217,6 +236,8 @@ def seed_registry(
                 object_type="registry.person",
                 detail={"count": report.people},
             )
+
+    report.people += _seed_resident_entry(grids, rooms, index)
 
     # --- Things ---------------------------------------------------------------------------------
     if not Thing.objects.filter(synthetic=True).exists() and grids:
@@ -305,6 +326,87 @@ def seed_registry(
                 detail={"count": report.organisations},
             )
     return report
+
+
+def _seed_resident_entry(
+    grids: list[Grid], rooms: list[tuple[int, float, float]], index: Any
+) -> int:
+    """The demo ``resident`` account's own registry entry, so "My registry entry" shows one.
+
+    The seeded people have IDs of their own (sequence 0 or 1), and the account's ID number
+    was drawn with a random sequence, so no seeded person is the resident: this adds them,
+    matched as "My registry entry" matches (the blind index of the account's ID number), in a
+    room of the demo grid worker's first grid; then the grid worker views the entry and the
+    duty operator shows its phone number for a stated purpose — through the same reads staff
+    make, so the resident's access log has two entries. Does nothing when the entry exists."""
+    from yiwang.core.errors import DomainError
+    from yiwang.registry import actions, selectors
+
+    user = User.objects.filter(username=DEMO_RESIDENT).first()
+    if user is None or not user.id_number or not grids:
+        return 0
+    sealer = default_sealer()
+    idn = normalize_id_number(user.id_number)
+    pid_index = sealer.blind_index(Person._meta.get_field("id_number_index").index_purpose(), idn)
+    if Person.objects.filter(id_number_index=pid_index).exists():
+        return 0
+    worker = User.objects.filter(username="gridworker").first()
+    member = (
+        GridMember.objects.filter(user=worker).order_by("grid__code").first() if worker else None
+    )
+    grid = member.grid if member is not None else grids[0]
+    room_ids = {pk for pk, _x, _y in rooms}
+    room = (
+        Place.objects.filter(synthetic=True, kind=Place.Kind.ROOM, grid=grid)
+        .order_by("code")
+        .values_list("pk", "lng", "lat")
+        .first()
+    )
+    home: tuple[int | None, float | None, float | None] = (
+        room
+        if room is not None and room[0] in room_ids
+        else (None, grid.centroid_lng, grid.centroid_lat)
+    )
+    phone = normalize_phone(user.phone or "")
+    phone_purpose = Person._meta.get_field("phone_index").index_purpose()
+    person = Person(
+        name=(user.display_name or "居民")[:50],
+        id_number=idn,
+        id_number_index=pid_index,
+        phone=phone,
+        phone_index=sealer.blind_index(phone_purpose, phone) if phone else "",
+        sex="M" if int(idn[16]) % 2 else "F",
+        birth_date=dt.date(int(idn[6:10]), int(idn[10:12]), int(idn[12:14])),
+        household_no=f"H{home[0]:08d}" if home[0] else "",
+        home_id=home[0],
+        lng=float(home[1] or 0),
+        lat=float(home[2] or 0),
+        tags=[],
+        source="demo",
+        synthetic=True,
+    )
+    gid = int(index.assign([person.lng], [person.lat])[0])
+    person.grid_id = gid if gid >= 0 else None
+    with transaction.atomic():
+        person.save()
+        _history_bulk("person", [person.pk])
+        audit.record(
+            "registry.demo_seeded",
+            object_type="registry.person",
+            detail={"count": 1, "account": DEMO_RESIDENT},
+        )
+    # What the resident's access log then shows: staff reading their entry.
+    operator = User.objects.filter(username="operator").first()
+    try:
+        if worker is not None:
+            selectors.access_entity(worker, "person", person.pk, purpose="入户走访核实（演示）")
+        if operator is not None:
+            actions.do_unmask_person(
+                actor=operator, person_id=person.pk, field="phone", purpose="回访联系居民（演示）"
+            )
+    except DomainError:  # out of scope or not allowed in a customised demo: no entry then
+        pass
+    return 1
 
 
 def _company_name(rng: random.Random, n: int) -> str:
