@@ -89,7 +89,7 @@ def list_people(
         qs = selectors.filter_people_by_tag(request.user, qs, tag)
     if id_number:
         qs = qs.filter(id_number_index=blind_index_for(Person, "id_number_index", id_number))
-    elif phone:
+    if phone:
         qs = qs.filter(phone_index=blind_index_for(Person, "phone_index", phone))
     return qs.order_by("pk")
 

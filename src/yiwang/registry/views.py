@@ -179,12 +179,12 @@ def people(request: AuthedRequest) -> HttpResponse:
     actor = request.user
     qs, ctx = _grid_filter(request, selectors.list_people_for(actor).select_related("home__parent"))
     q = request.GET.get("q", "").strip()
-    searched_by = ""
-    if q:
-        qs, searched_by = _search_people(request, qs, q)
     tag = request.GET.get("tag", "").strip()
     if tag:  # restricted: refused (with a message) for roles that may not see tags
         qs = selectors.filter_people_by_tag(actor, qs, tag)
+    searched_by = ""
+    if q:  # after the tag filter: the search's audit names exactly the people shown
+        qs, searched_by = _search_people(request, qs, q)
     page = _page(request, qs.order_by("grid__code", "pk"))
     if not q:  # a search is audited by ``_search_people``; a plain list page here
         selectors.audit_people_list(
