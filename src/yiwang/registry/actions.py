@@ -129,11 +129,25 @@ def in_area(allowed: set[int] | None, grid_id: int | None) -> bool:
     return allowed is None or grid_id is None or grid_id in allowed
 
 
-def _check_existing(allowed: set[int] | None, obj: Any) -> None:
+def _refused(actor: User | None, event: str, obj: Any, **detail: Any) -> NotFound:
+    """Audit a write refused because its object is outside the actor's area (as a refused
+    unmask is: object, no subject), and the ``NotFound`` to answer it with."""
+    audit.record(
+        event,
+        actor=actor,
+        obj=obj,
+        result=AuditResult.DENIED,
+        detail={"reason": "not in scope", **detail},
+    )
+    return NotFound()
+
+
+def _check_existing(actor: User | None, allowed: set[int] | None, obj: Any) -> None:
     """An existing row matched by its natural key outside the actor's area: answered as the
-    API answers every object out of scope, without disclosing anything about it."""
+    API answers every object out of scope, without disclosing anything about it; the attempt
+    is audited (outside the write's transaction, so the record stays)."""
     if obj is not None and not in_area(allowed, obj.grid_id):
-        raise NotFound()
+        raise _refused(actor, f"registry.{obj._meta.model_name}_updated", obj)
 
 
 def _check_grid(allowed: set[int] | None, obj: Any, errors: Errors) -> None:
@@ -211,11 +225,11 @@ def do_upsert_person(*, actor: User | None, data: dict[str, Any], source: str = 
         raise ValidationFailed(fields=errors)
     from yiwang.core.personal import blind_index_for
 
+    person = Person.objects.filter(
+        id_number_index=blind_index_for(Person, "id_number_index", chk.value)
+    ).first()
+    _check_existing(actor, allowed, person)
     with transaction.atomic():
-        person = Person.objects.filter(
-            id_number_index=blind_index_for(Person, "id_number_index", chk.value)
-        ).first()
-        _check_existing(allowed, person)
         before = snapshot(person, PERSON_FIELDS) if person else None
         if person is None:
             if not given("name"):
@@ -265,9 +279,9 @@ def do_upsert_place(*, actor: User | None, data: dict[str, Any], source: str = "
     loc = clean_location(data, errors)
     if errors:
         raise ValidationFailed(fields=errors)
+    place = Place.objects.filter(code=code).first()
+    _check_existing(actor, allowed, place)
     with transaction.atomic():
-        place = Place.objects.filter(code=code).first()
-        _check_existing(allowed, place)
         before = snapshot(place, PLACE_FIELDS) if place else None
         if place is None:
             if not given("name"):
@@ -317,9 +331,9 @@ def do_upsert_thing(*, actor: User | None, data: dict[str, Any], source: str = "
     loc = clean_location(data, errors)
     if errors:
         raise ValidationFailed(fields=errors)
+    thing = Thing.objects.filter(part_code=part_code).first()
+    _check_existing(actor, allowed, thing)
     with transaction.atomic():
-        thing = Thing.objects.filter(part_code=part_code).first()
-        _check_existing(allowed, thing)
         before = snapshot(thing, THING_FIELDS) if thing else None
         if thing is None:
             if loc.get("lng") is None:
@@ -399,9 +413,9 @@ def do_upsert_organisation(
     loc = clean_location(data, errors)
     if errors:
         raise ValidationFailed(fields=errors)
+    org = Organisation.objects.filter(credit_code=chk.value).first()
+    _check_existing(actor, allowed, org)
     with transaction.atomic():
-        org = Organisation.objects.filter(credit_code=chk.value).first()
-        _check_existing(allowed, org)
         before = snapshot(org, ORG_FIELDS) if org else None
         if org is None:
             if not given("name"):
@@ -423,16 +437,17 @@ def do_upsert_organisation(
 
 # --- Employment: a person works at an organisation -------------------------------------------
 def _employment_ends(
-    actor: User | None, person_id: int, organisation_id: int
+    actor: User | None, person_id: int, organisation_id: int, *, event: str
 ) -> tuple[Person, Organisation]:
-    """Both ends of an employment, each in the actor's area (else ``NotFound``)."""
+    """Both ends of an employment, each in the actor's area (else ``NotFound``; audited as
+    refused when they exist)."""
     allowed = allowed_grids(actor)
     person = Person.objects.filter(pk=person_id).first()
     org = Organisation.objects.filter(pk=organisation_id).first()
     if person is None or org is None:
         raise NotFound()
     if not in_area(allowed, person.grid_id) or not in_area(allowed, org.grid_id):
-        raise NotFound()
+        raise _refused(actor, event, person, organisation_id=org.pk)
     return person, org
 
 
@@ -481,7 +496,9 @@ def do_add_employment(
     _require_writer(actor)
     errors = Errors()
     start = _date(since, "since", errors)
-    person, org = _employment_ends(actor, person_id, organisation_id)
+    person, org = _employment_ends(
+        actor, person_id, organisation_id, event="registry.employment_added"
+    )
     if errors:
         raise ValidationFailed(fields=errors)
     with transaction.atomic():
@@ -524,7 +541,9 @@ def do_end_employment(*, actor: User | None, employment_id: int, source: str = "
     emp = Employment.objects.filter(pk=employment_id).first()
     if emp is None:
         raise NotFound()
-    person, org = _employment_ends(actor, emp.person_id, emp.organisation_id)
+    person, org = _employment_ends(
+        actor, emp.person_id, emp.organisation_id, event="registry.employment_ended"
+    )
     ended = {"since": [emp.since.isoformat(), None]} if emp.since else {}
     with transaction.atomic():
         pk = emp.pk

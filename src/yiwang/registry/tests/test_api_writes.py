@@ -58,6 +58,9 @@ def test_a_person_elsewhere_is_not_found_and_untouched(client, w, who):
     person.refresh_from_db()
     assert person.name == "赵六" and person.phone == "13700000000"
     assert ChangeRecord.objects.filter(entity_type="person", entity_id=person.pk).count() == before
+    (rec,) = AuditRecord.objects.filter(event="registry.person_updated", result="denied")
+    assert rec.actor == who and rec.object_id == str(person.pk)
+    assert rec.detail["reason"] == "not in scope"
 
 
 @pytest.mark.django_db
@@ -325,6 +328,8 @@ def test_employment_needs_both_ends_in_my_area(client, w):
     body = {"person_id": 999_999, "organisation_id": w.extra["org_a"].pk}
     assert _post(client, w, "grid_worker_a", "employments", body).status_code == 404
     assert not Employment.objects.exists()
+    refusals = AuditRecord.objects.filter(event="registry.employment_added", result="denied")
+    assert refusals.count() == 3
     body = {"person_id": w.extra["person_a"].pk, "organisation_id": w.extra["org_a"].pk}
     assert _post(client, w, "resident_a", "employments", body).status_code == 403
 
