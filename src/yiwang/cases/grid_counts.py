@@ -15,6 +15,7 @@ from django.db.models import Count, Q
 from django.utils.translation import gettext_lazy as _
 
 from yiwang.accounts.models import User
+from yiwang.accounts.roles import Cap
 from yiwang.cases.models import Case, SlaLevel, StateType
 from yiwang.cases.selectors import case_scope_q
 from yiwang.grid import counts
@@ -48,8 +49,8 @@ def register() -> None:
     counts.register(
         "cases",
         [
-            counts.Metric("cases", _("Open cases"), "cases:list", order=10),
-            counts.Metric("cases_overdue", _("Overdue cases"), "cases:list", order=11),
+            counts.Metric("cases", _("Open cases"), "cases:list", 10, Cap.CASES_VIEW),
+            counts.Metric("cases_overdue", _("Overdue cases"), "cases:list", 11, Cap.CASES_VIEW),
         ],
         count_per_grid,
     )

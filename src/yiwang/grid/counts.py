@@ -22,6 +22,8 @@ class Metric:
     #: URL name of the scoped list page, which filters by ``?grid=<grid code>``
     list_url: str = ""
     order: int = 0
+    #: the capability the list page needs (the profile links to it only for those who have it)
+    list_cap: str = ""
 
 
 #: ``(actor, grid ids) -> {grid id: {metric key: count}}``; the grid ids are already the

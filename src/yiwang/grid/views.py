@@ -237,7 +237,9 @@ def grid_profile(request: AuthedRequest, grid_id: int) -> HttpResponse:
             "key": m.key,
             "label": m.label,
             "count": counts.get(m.key, 0),
-            "url": f"{reverse(m.list_url)}?{q}" if m.list_url else "",
+            "url": f"{reverse(m.list_url)}?{q}"
+            if m.list_url and (not m.list_cap or request.user.can(m.list_cap))
+            else "",
         }
         for m in grid_counts.metrics()
     ]

@@ -79,3 +79,13 @@ def test_profile_shows_cases_and_the_map_colours_by_them(client, cw):
     cells = re.findall(r'<td class="num">(\d+)</td>', row)
     assert len(cells) == 1 + len(counts.metrics())  # the grid count, then each metric
     assert cells[1 + [m.key for m in counts.metrics()].index("cases")] == "1"
+
+
+@pytest.mark.django_db
+def test_profile_links_the_case_list_only_for_those_who_see_cases(client, cw):
+    grid = cw.extra["grid_a"]
+    client.force_login(cw.users["data_admin_a"])  # sees grids, not cases
+    page = client.get(reverse("grid:profile", args=[grid.pk])).content.decode()
+    assert 'data-count="cases"' in page
+    assert reverse("cases:list") not in page
+    assert f"{reverse('registry:people')}?grid={grid.code}" in page
