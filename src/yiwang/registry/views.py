@@ -59,6 +59,9 @@ RELATION_LABELS = {
     "place": gettext_lazy("Place"),
     "parent": gettext_lazy("Parent place"),
     "owner_department": gettext_lazy("Owner department"),
+    "employer": gettext_lazy("Works at"),
+    "employee": gettext_lazy("Employee"),
+    "since": gettext_lazy("Since"),
 }
 
 

@@ -65,7 +65,7 @@ def build_area(world: Any) -> Area:
     )
     person = actions.do_upsert_person(
         actor=world.users["grid_worker_a"],
-        data=data | {"phone": "13900002222", "tags": ["living_alone_elder"]} | _at(grids[0]),
+        data=data | {"phone": "13900002222"} | _at(grids[0]),
     )
     neighbour = actions.do_upsert_person(
         actor=None,
