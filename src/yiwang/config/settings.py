@@ -240,6 +240,17 @@ WHITENOISE_AUTOREFRESH = DEBUG
 # --- Request limits and security ------------------------------------------------------------
 DATA_UPLOAD_MAX_MEMORY_SIZE = int(os.environ.get("YIWANG_MAX_BODY_BYTES", str(2 * 1024 * 1024)))
 FILE_UPLOAD_MAX_MEMORY_SIZE = DATA_UPLOAD_MAX_MEMORY_SIZE
+#: API endpoints that take a file (multipart/form-data): the largest body each accepts, instead
+#: of the 2 MB above (Django streams file parts to disk; the endpoint checks the file itself).
+#: Keep the proxy's limit (nginx ``client_max_body_size``) at least as large (docs/deploy.md).
+GRID_IMPORT_MAX_BYTES = int(os.environ.get("YIWANG_GRID_IMPORT_MAX_BYTES", str(50 * 1024 * 1024)))
+API_UPLOAD_LIMITS = {
+    "/api/v1/registry/imports": int(
+        os.environ.get("YIWANG_IMPORT_MAX_BYTES", str(500 * 1024 * 1024))
+    )
+    + 1024 * 1024,
+    "/api/v1/grid/grids/import/file": GRID_IMPORT_MAX_BYTES + 64 * 1024,
+}
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
 SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"

@@ -38,6 +38,25 @@ def _principal(request: HttpRequest) -> str:
     )
 
 
+def fingerprint(request: HttpRequest) -> str:
+    """SHA-256 of what the request asks for. A multipart upload (files of up to hundreds of
+    MB) is hashed from its parsed fields and files, chunk by chunk from where Django spooled
+    them, never read into memory whole; every other body as it came."""
+    if request.content_type != "multipart/form-data":
+        return hashlib.sha256(request.body).hexdigest()
+    h = hashlib.sha256(b"multipart\0")
+    for name in sorted(request.POST):
+        for value in request.POST.getlist(name):
+            h.update(f"{name}\0{value}\0".encode())
+    for name in sorted(request.FILES):
+        for f in request.FILES.getlist(name):
+            h.update(f"{name}\0{f.name}\0{f.size}\0".encode())
+            for chunk in f.chunks():
+                h.update(chunk)
+            f.seek(0)  # the view reads it from the start
+    return h.hexdigest()
+
+
 class IdempotencyMiddleware:
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
         self.get_response = get_response
@@ -53,7 +72,7 @@ class IdempotencyMiddleware:
                 _("The Idempotency-Key is longer than 200 characters."),
             )
         principal = _principal(request)
-        body_hash = hashlib.sha256(request.body).hexdigest()
+        body_hash = fingerprint(request)
         cutoff = timezone.now() - timedelta(hours=settings.YIWANG_IDEMPOTENCY_TTL_HOURS)
         IdempotencyRecord.objects.filter(
             principal=principal, key=key, created_at__lt=cutoff

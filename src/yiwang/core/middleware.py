@@ -64,7 +64,10 @@ def error_response(
 
 
 class ApiRequestGuardMiddleware:
-    """Oversize bodies (413) and wrong content types (415) on API writes, before any parsing."""
+    """Oversize bodies (413) and wrong content types (415) on API writes, before any parsing.
+
+    Bodies are limited to ``DATA_UPLOAD_MAX_MEMORY_SIZE`` (2 MB), except multipart uploads to
+    the file endpoints in ``settings.API_UPLOAD_LIMITS`` (path -> bytes)."""
 
     ACCEPTED = ("application/json", "multipart/form-data", "application/x-www-form-urlencoded")
 
@@ -78,7 +81,11 @@ class ApiRequestGuardMiddleware:
                 size = int(length)
             except ValueError:
                 size = 0
+            ctype = request.META.get("CONTENT_TYPE", "").split(";")[0].strip().lower()
             limit = settings.DATA_UPLOAD_MAX_MEMORY_SIZE
+            if ctype == "multipart/form-data":  # a file upload endpoint may take more
+                path = request.path.rstrip("/")
+                limit = getattr(settings, "API_UPLOAD_LIMITS", {}).get(path, limit)
             if size > limit:
                 return error_response(
                     413,
@@ -86,7 +93,6 @@ class ApiRequestGuardMiddleware:
                     _("The request body is %(size)d bytes; the limit is %(limit)d.")
                     % {"size": size, "limit": limit},
                 )
-            ctype = request.META.get("CONTENT_TYPE", "").split(";")[0].strip().lower()
             if size and ctype not in self.ACCEPTED:
                 return error_response(
                     415,

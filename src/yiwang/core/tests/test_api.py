@@ -268,3 +268,63 @@ def test_token_writes_need_no_csrf_but_session_writes_do(world):
     )
     assert forged.status_code == 401
     assert ApiToken.objects.filter(name__in=["third", "fourth"]).count() == 0
+
+
+@pytest.mark.django_db
+def test_file_upload_endpoints_take_larger_multipart_bodies(client, world, settings):
+    """The 2 MB body cap stops JSON and forms; the file endpoints in API_UPLOAD_LIMITS take
+    multipart bodies up to their own limit (Django streams the file part to disk)."""
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    settings.DATA_UPLOAD_MAX_MEMORY_SIZE = 1000
+    settings.FILE_UPLOAD_MAX_MEMORY_SIZE = 1000
+    settings.API_UPLOAD_LIMITS = {"/api/v1/grid/grids/import/file": 50_000}
+    client.force_login(world.users["data_admin_a"])
+    padding = " " * 5000  # a GeoJSON file larger than the body cap
+    body = {
+        "file": SimpleUploadedFile(
+            "g.geojson", ('{"type": "FeatureCollection", "features": []}' + padding).encode()
+        ),
+        "dry_run": "true",
+    }
+    r = client.post("/api/v1/grid/grids/import/file", body)
+    assert r.status_code == 200, r.content
+    assert r.json()["dry_run"] is True
+    # Past the endpoint's own limit: refused before parsing, with the usual error shape.
+    big = {"file": SimpleUploadedFile("g.geojson", b" " * 60_000)}
+    r = client.post("/api/v1/grid/grids/import/file", big)
+    assert r.status_code == 413 and r.json()["code"] == "body_too_large"
+    # Another endpoint keeps the 2 MB rule (here 1,000 bytes) for multipart too.
+    other = {"file": SimpleUploadedFile("x.txt", b"x" * 5000), "name": "t"}
+    r = client.post("/api/v1/me/tokens", other)
+    assert r.status_code == 413 and r.json()["code"] == "body_too_large"
+
+
+@pytest.mark.django_db
+def test_an_idempotent_file_upload_is_hashed_without_reading_the_body_whole(
+    client, world, settings
+):
+    """With an Idempotency-Key, a multipart upload larger than the in-memory body limit is
+    fingerprinted from its parsed parts: a retry gets the first answer, another file a 422."""
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    settings.DATA_UPLOAD_MAX_MEMORY_SIZE = 1000
+    settings.FILE_UPLOAD_MAX_MEMORY_SIZE = 1000
+    settings.API_UPLOAD_LIMITS = {"/api/v1/grid/grids/import/file": 50_000}
+    client.force_login(world.users["data_admin_a"])
+    text = '{"type": "FeatureCollection", "features": []}' + " " * 5000
+
+    def upload(content: str):
+        f = SimpleUploadedFile("g.geojson", content.encode())
+        return client.post(
+            "/api/v1/grid/grids/import/file",
+            {"file": f, "dry_run": "true"},
+            HTTP_IDEMPOTENCY_KEY="grid-upload-1",
+        )
+
+    first = upload(text)
+    assert first.status_code == 200, first.content
+    again = upload(text)
+    assert again.status_code == 200 and again.content == first.content
+    other = upload(text + " ")
+    assert other.status_code == 422 and other.json()["code"] == "idempotency_key_reused"
