@@ -171,13 +171,26 @@ def test_upload_errors_are_field_level_and_start_nothing(admin, data, name, form
 
 
 @pytest.mark.django_db
-def test_a_body_over_the_api_limit_is_a_413(admin, settings):
-    """The API's request guard (core.middleware) caps every API body at
-    ``YIWANG_MAX_BODY_BYTES``; larger files go through the page or the command line."""
+def test_uploads_have_the_import_limit_not_the_api_body_limit(
+    admin, world, grids, settings, django_capture_on_commit_callbacks
+):
+    """Other API bodies stop at ``YIWANG_MAX_BODY_BYTES``; an import upload at its own limit
+    (``settings.API_UPLOAD_LIMITS``), idempotent retries included."""
     settings.DATA_UPLOAD_MAX_MEMORY_SIZE = 1000
-    resp = post(admin, ("姓名,身份证号\n" + "张三,1\n" * 200).encode())
+    settings.FILE_UPLOAD_MAX_MEMORY_SIZE = 1000  # spooled to a temporary file, as large ones
+    rows = [[f"李{i}", pid(i), "", grids[0].centroid_lng, grids[0].centroid_lat] for i in range(60)]
+    data = csv_bytes(HEADER, rows)
+    assert len(data) > 3000
+    with django_capture_on_commit_callbacks(execute=True):
+        first = post(admin, data, headers={"Idempotency-Key": "big"})
+        again = post(admin, data, headers={"Idempotency-Key": "big"})
+    assert first.status_code == again.status_code == 202, first.content
+    assert again.json()["id"] == first.json()["id"] and again["Idempotent-Replayed"] == "true"
+    assert Person.objects.count() == 60
+    settings.API_UPLOAD_LIMITS = {URL: 1000}
+    resp = post(admin, data)
     assert resp.status_code == 413 and resp.json()["code"] == "body_too_large"
-    assert ImportJob.objects.count() == 0
+    assert ImportJob.objects.count() == 1
 
 
 @pytest.mark.django_db
