@@ -21,9 +21,8 @@ from decimal import Decimal
 from typing import Any
 
 from django.db import transaction
-from django.utils import timezone
+from django.utils import formats, timezone
 from django.utils.translation import gettext as _
-from django.utils.translation import pgettext
 
 from yiwang.accounts.language import in_language_of
 from yiwang.accounts.models import User
@@ -410,13 +409,7 @@ def _text(d: PolicyDelivery) -> tuple[str, str]:
     values = {"verdict": verdict, "title": item.title, "department": item.department.name}
     if item.closes_on:
         closes = item.closes_on
-        values["date"] = pgettext(
-            "date, Chinese without leading zeros", "%(year)d-%(month)02d-%(day)02d"
-        ) % {
-            "year": closes.year,
-            "month": closes.month,
-            "day": closes.day,
-        }
+        values["date"] = formats.date_format(closes, "DATE_FORMAT")  # 2026年3月5日
         body = _(
             "Your organisation %(verdict)s %(title)s (%(department)s); applications close on "
             "%(date)s. Log in to the enterprise service to see why it matched."
