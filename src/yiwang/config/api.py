@@ -47,10 +47,13 @@ def domain_error(request: HttpRequest, exc: DomainError) -> HttpResponse:
 def validation_error(request: HttpRequest, exc: NinjaValidationError) -> HttpResponse:
     fields: dict[str, list[str]] = {}
     for e in exc.errors:
+        # Where the value came from is not part of the field's name: ("body", "payload",
+        # "name") is "name", ("file", "file") is "file".
         loc = [
             str(p)
-            for p in e.get("loc", ())
+            for i, p in enumerate(e.get("loc", ()))
             if p not in ("body", "query", "path", "payload", "form")
+            and not (i == 0 and p in ("file", "header", "cookie"))
         ]
         fields.setdefault(".".join(loc) or "__all__", []).append(str(e.get("msg", "invalid")))
     return _err(request, 422, "validation_error", _("Some fields are not valid."), fields)
