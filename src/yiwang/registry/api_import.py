@@ -17,7 +17,7 @@ import json
 from typing import Any
 
 from django.db import transaction
-from django.http import FileResponse, HttpResponse
+from django.http import FileResponse
 from django.utils.translation import gettext as _
 from ninja import File, Form, Router, Schema, Status, UploadedFile
 from ninja.pagination import paginate
@@ -283,14 +283,9 @@ def template(request: AuthedRequest, entity_type: str, fmt: str) -> Any:
         errors["fmt"] = [_("Use csv or xlsx.")]
     if errors or entity is None:
         raise ValidationFailed(fields=errors)
-    if fmt == "csv":
-        data, ctype = schema.template_csv(entity), "text/csv; charset=utf-8"
-    else:
-        data = schema.template_xlsx(entity)
-        ctype = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
-    resp = HttpResponse(data, content_type=ctype)
-    resp["Content-Disposition"] = f'attachment; filename="{entity}-template.{fmt}"'
-    return resp
+    from yiwang.registry.views_import import template_response
+
+    return template_response(entity, fmt)
 
 
 @router.get(

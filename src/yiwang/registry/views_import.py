@@ -115,6 +115,11 @@ def report(request: AuthedRequest, job_id: int) -> HttpResponse:
 def template(request: AuthedRequest, entity_type: str, fmt: str) -> HttpResponse:
     if entity_type not in schema.SCHEMAS or fmt not in ("csv", "xlsx"):
         raise Http404()
+    return template_response(entity_type, fmt)
+
+
+def template_response(entity_type: str, fmt: str) -> HttpResponse:
+    """The template of ``entity_type`` as a download (``fmt``: csv or xlsx; page and API)."""
     if fmt == "csv":
         data, ctype = schema.template_csv(entity_type), "text/csv; charset=utf-8"
     else:
