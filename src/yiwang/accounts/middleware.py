@@ -76,5 +76,5 @@ class UserLanguageMiddleware:
 
             if lang in LANGUAGE_CODES:
                 translation.activate(lang)
-                request.LANGUAGE_CODE = lang  # type: ignore[attr-defined]
+                request.LANGUAGE_CODE = lang
         return self.get_response(request)

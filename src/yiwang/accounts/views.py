@@ -122,5 +122,5 @@ def set_language(request: HttpRequest) -> HttpResponse:
     lang = request.POST.get("language", "")
     user = getattr(request, "user", None)
     if user is not None and user.is_authenticated and lang in LANGUAGE_CODES:
-        actions.do_set_language(actor=user, language=lang)  # type: ignore[arg-type]
+        actions.do_set_language(actor=user, language=lang)
     return response
