@@ -19,7 +19,15 @@ from yiwang.core.models import AuditResult
 from yiwang.grid.coords import CoordSystem, point_to_wgs84
 from yiwang.grid.selectors import grid_ids_for, grid_index
 from yiwang.registry.history import HISTORY_FIELDS, diff, record_change, snapshot
-from yiwang.registry.models import Employment, Organisation, Person, Place, Tag, Thing
+from yiwang.registry.models import (
+    Employment,
+    Organisation,
+    Person,
+    Place,
+    Tag,
+    Thing,
+    parent_kind_error,
+)
 
 WRITER_ROLES = {
     Role.GRID_WORKER,
@@ -291,6 +299,10 @@ def do_upsert_place(*, actor: User | None, data: dict[str, Any], source: str = "
             raise ValidationFailed(fields={"parent_id": [_("A place cannot be its own parent.")]})
         for attr, value in vals.items():
             setattr(place, attr, value)
+        if place.parent_id is not None:
+            wrong = parent_kind_error(place.kind, place.parent.kind if place.parent else None)
+            if wrong:
+                errors.add("parent_id", wrong)
         _set_location(place, loc, parent)
         assign_grid(place, errors)
         _check_grid(allowed, place, errors)

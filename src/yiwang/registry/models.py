@@ -72,6 +72,38 @@ class Place(Located):
         return self.name
 
 
+#: Which kinds of place a place of each kind may sit in: compound > building > unit > room (a
+#: room may sit in a building that has no units; a building need not be in a compound); a
+#: standalone address sits in nothing. A place with no parent is always allowed.
+PARENT_KINDS: dict[str, frozenset[str]] = {
+    Place.Kind.COMPOUND: frozenset(),
+    Place.Kind.BUILDING: frozenset({Place.Kind.COMPOUND}),
+    Place.Kind.UNIT: frozenset({Place.Kind.BUILDING}),
+    Place.Kind.ROOM: frozenset({Place.Kind.UNIT, Place.Kind.BUILDING}),
+    Place.Kind.ADDRESS: frozenset(),
+}
+
+
+def parent_kind_error(kind: str | None, parent_kind: str | None) -> str | None:
+    """Why a place of ``kind`` cannot sit in one of ``parent_kind`` (None: it can, or a kind
+    is not known here)."""
+    from django.utils.translation import gettext
+
+    if not kind or not parent_kind or kind not in PARENT_KINDS:
+        return None
+    allowed = PARENT_KINDS[kind]
+    if parent_kind in allowed:
+        return None
+    labels = dict(Place.Kind.choices)
+    if not allowed:
+        return gettext("A %(kind)s has no parent place.") % {"kind": labels[kind]}
+    return gettext("A %(kind)s sits in a %(allowed)s, not in a %(parent)s.") % {
+        "kind": labels[kind],
+        "allowed": gettext(" or ").join(str(labels[k]) for k in sorted(allowed)),
+        "parent": labels.get(parent_kind, parent_kind),
+    }
+
+
 class Tag(models.TextChoices):
     LIVING_ALONE_ELDER = "living_alone_elder", _("Elder living alone")
     DISABLED = "disabled", _("Person with disability")

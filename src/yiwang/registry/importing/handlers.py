@@ -28,7 +28,7 @@ from yiwang.core.ids import validate_credit_code, validate_resident_id
 from yiwang.core.personal import normalize_phone
 from yiwang.grid.coords import CoordSystem
 from yiwang.registry.importing.schema import SCHEMAS, Schema
-from yiwang.registry.models import Organisation, Person, Place, Tag, Thing
+from yiwang.registry.models import Organisation, Person, Place, Tag, Thing, parent_kind_error
 
 SPLIT_TAGS = re.compile(r"[,，、;；|\s]+")
 COORD_SYSTEMS = {c.value for c in CoordSystem}
@@ -204,10 +204,10 @@ def place_refs(codes: set[str], extra: dict[str, dict[str, Any]]) -> dict[str, d
             found[c] = extra[c]
     rest = [c for c in codes if c not in found]
     for i in range(0, len(rest), 900):
-        for pk, code, lng, lat, grid_id in Place.objects.filter(
+        for pk, code, lng, lat, grid_id, kind in Place.objects.filter(
             code__in=rest[i : i + 900]
-        ).values_list("pk", "code", "lng", "lat", "grid_id"):
-            found[code] = {"pk": pk, "lng": lng, "lat": lat, "grid_id": grid_id}
+        ).values_list("pk", "code", "lng", "lat", "grid_id", "kind"):
+            found[code] = {"pk": pk, "lng": lng, "lat": lat, "grid_id": grid_id, "kind": kind}
     return found
 
 
@@ -409,6 +409,10 @@ class PlaceHandler(Handler):
                         % {"code": code},
                     )
                     continue
+                wrong = parent_kind_error(it.values.get("kind"), ref.get("kind"))
+                if wrong:
+                    it.refuse("parent", wrong)
+                    continue
                 it.values["parent_id"] = ref["pk"]
                 if it.coords is None and ref["lng"] is not None:
                     it.coords = (ref["lng"], ref["lat"], "inherit")
@@ -417,7 +421,13 @@ class PlaceHandler(Handler):
             lng, lat = it.values.get("lng"), it.values.get("lat")
             if lng is None and it.coords is not None:
                 lng, lat = it.coords[0], it.coords[1]
-            local[it.key] = {"pk": it.pk, "lng": lng, "lat": lat, "grid_id": None}
+            local[it.key] = {
+                "pk": it.pk,
+                "lng": lng,
+                "lat": lat,
+                "grid_id": None,
+                "kind": it.values.get("kind"),
+            }
         batch_codes.update(local)
 
     def after_assign(self, items: Sequence[Item], batch_codes: dict[str, dict[str, Any]]) -> None:

@@ -255,6 +255,53 @@ def test_places_with_parents_in_the_same_file(world, grids, tmp_path):
 
 
 @pytest.mark.django_db
+def test_places_follow_the_hierarchy(world, grids, tmp_path):
+    """compound > building > unit > room (a room may sit in a building); a standalone address
+    sits in nothing: a parent of the wrong kind is refused on the parent column, in the same
+    file or already stored."""
+    g = grids[0]
+    header = ["地点编码", "类型", "名称", "上级地点编码", "经度", "纬度"]
+    rows = [
+        ["H1", "compound", "东苑", "", g.centroid_lng, g.centroid_lat],
+        ["H1-1", "building", "东苑1幢", "H1", "", ""],
+        ["H1-1-101", "room", "101室", "H1-1", "", ""],  # a room in a building without units
+        ["H1-9", "room", "错室", "H1", "", ""],  # a room straight in a compound
+        ["H2", "address", "某路1号", "H1", "", ""],  # an address has no parent
+        ["H1-1-1", "unit", "1单元", "H1-1-101", "", ""],  # a unit in a room
+    ]
+    res = runner.run("place", write_csv(tmp_path / "h.csv", header, rows), batch_size=2)
+    assert res.counts["accepted"] == 3 and res.counts["refused"] == 3
+    refused = {r["row"]: r for r in read_report(res.report_path) if r["status"] == "refused"}
+    assert set(refused) == {"5", "6", "7"}
+    assert {r["field"] for r in refused.values()} == {"parent"}
+    # Against a stored parent, through the API's action too.
+    from yiwang.core.errors import ValidationFailed
+    from yiwang.registry import actions
+
+    with pytest.raises(ValidationFailed) as exc:
+        actions.do_upsert_place(
+            actor=None,
+            data={
+                "code": "H1-8",
+                "kind": "unit",
+                "name": "8单元",
+                "parent_id": Place.objects.get(code="H1").pk,
+            },
+        )
+    assert "parent_id" in exc.value.fields
+    ok = actions.do_upsert_place(
+        actor=None,
+        data={
+            "code": "H1-1-2",
+            "kind": "unit",
+            "name": "2单元",
+            "parent_id": Place.objects.get(code="H1-1").pk,
+        },
+    )
+    assert ok.parent.code == "H1-1"
+
+
+@pytest.mark.django_db
 def test_things(world, grids, tmp_path):
     g = grids[0]
     header = ["部件标识码", "名称", "状态", "权属部门编码", "经度", "纬度"]
