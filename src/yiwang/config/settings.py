@@ -243,6 +243,9 @@ FILE_UPLOAD_MAX_MEMORY_SIZE = DATA_UPLOAD_MAX_MEMORY_SIZE
 #: API endpoints that take a file (multipart/form-data): the largest body each accepts, instead
 #: of the 2 MB above (Django streams file parts to disk; the endpoint checks the file itself).
 #: Keep the proxy's limit (nginx ``client_max_body_size``) at least as large (docs/deploy.md).
+#: The code table city-part class codes are checked against once a version is loaded
+#: (``yiwang.registry.codes``; not shipped: the deployment loads its edition).
+YIWANG_PART_CLASS_TABLE = os.environ.get("YIWANG_PART_CLASS_TABLE", "cjt214")
 GRID_IMPORT_MAX_BYTES = int(os.environ.get("YIWANG_GRID_IMPORT_MAX_BYTES", str(50 * 1024 * 1024)))
 API_UPLOAD_LIMITS = {
     "/api/v1/registry/imports": int(

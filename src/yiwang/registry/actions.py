@@ -326,6 +326,12 @@ def do_upsert_thing(*, actor: User | None, data: dict[str, Any], source: str = "
         errors.add("class_code", _("A part class code has 5 digits."))
     elif part_code and part_code[6:11] != class_code:
         errors.add("class_code", _("The class code must match digits 7–11 of the part identifier."))
+    else:
+        from yiwang.registry.codes import PartClasses
+
+        unknown = PartClasses().error(class_code)
+        if unknown:
+            errors.add("class_code", unknown)
     vals: dict[str, Any] = {"class_code": class_code}
     if given("status"):
         vals["status"] = data["status"] or Thing.Status.NORMAL

@@ -458,6 +458,9 @@ class ThingHandler(Handler):
         super().prepare(present)
         self.statuses = choice_lookup(Thing.Status.choices)
         self.departments: dict[str, int] = {}
+        from yiwang.registry.codes import PartClasses
+
+        self.part_classes = PartClasses()
 
     def clean(self, item: Item, cells: dict[str, str]) -> None:
         v = item.values
@@ -473,6 +476,10 @@ class ThingHandler(Handler):
             item.refuse(
                 "class_code", _("The class code must match digits 7–11 of the part identifier.")
             )
+        else:
+            unknown = self.part_classes.error(class_code)
+            if unknown:
+                item.refuse("class_code", unknown)
         v["class_code"] = class_code
         if "name" in self.present:
             v["name"] = (cells.get("name", "").strip() or class_code)[:100]

@@ -320,6 +320,42 @@ def test_things(world, grids, tmp_path):
 
 
 @pytest.mark.django_db
+def test_part_class_codes_are_checked_against_a_loaded_code_table(world, grids, tmp_path):
+    """No table loaded: the form only. Once the deployment loads its edition of the class
+    table (YIWANG_PART_CLASS_TABLE, cjt214), codes not in it are refused — import and API."""
+    from yiwang.core import codetables
+    from yiwang.core.errors import ValidationFailed
+    from yiwang.registry import actions
+
+    g = grids[0]
+    header = ["部件标识码", "名称", "经度", "纬度"]
+    at = [g.centroid_lng, g.centroid_lat]
+    before = [["33010601009000001", "未知类", *at]]
+    res = runner.run("thing", write_csv(tmp_path / "t0.csv", header, before))
+    assert res.counts["accepted"] == 1  # no table: 01009 has the right form
+    codetables.do_import_table(
+        actor=None,
+        table="cjt214",
+        version="2007",
+        rows=[
+            {"code": "01", "name": "公用设施"},
+            {"code": "01001", "name": "上水井盖", "parent": "01"},
+        ],
+        title="城市市政综合监管信息系统 管理部件和事件分类、编码及数据要求",
+    )
+    rows = [["33010601001000011", "上水井盖", *at], ["33010601009000012", "未知类", *at]]
+    res = runner.run("thing", write_csv(tmp_path / "t1.csv", header, rows))
+    assert res.counts["accepted"] == 1 and res.counts["refused"] == 1
+    [bad] = [r for r in read_report(res.report_path) if r["status"] == "refused"]
+    assert bad["field"] == "class_code" and "01009" in bad["reason"]
+    with pytest.raises(ValidationFailed) as exc:
+        actions.do_upsert_thing(
+            actor=None, data={"part_code": "33010601009000013", "lng": at[0], "lat": at[1]}
+        )
+    assert "class_code" in exc.value.fields
+
+
+@pytest.mark.django_db
 def test_organisations(world, grids, tmp_path):
     from yiwang.core.codetables import import_industry
 
