@@ -35,6 +35,7 @@ __all__ = [
     "default_workers",
     "do_accept_upload",
     "do_create_import_job",
+    "do_expire_stale_imports",
     "do_run_import_job",
     "may_import",
 ]
@@ -311,3 +312,50 @@ def _finish(job: ImportJob, result: ImportResult | None, error: str) -> None:
         result=AuditResult.FAILED if error else AuditResult.OK,
         detail=detail,
     )
+
+
+#: A job not finished this long after it was created never will be (a million residents
+#: import in under two minutes): ``YIWANG_IMPORT_STALE_HOURS``.
+STALE_HOURS = float(os.environ.get("YIWANG_IMPORT_STALE_HOURS", "24"))
+
+
+def do_expire_stale_imports(*, now: Any = None, hours: float | None = None) -> dict[str, int]:
+    """Uploaded files hold personal data in clear and are deleted once their import has run.
+    A job whose worker never ran it (or died in it) would keep its file for ever: after
+    ``STALE_HOURS`` such a job is marked failed and its file deleted, and so is any upload
+    file that no waiting job names (a crash between storing the file and creating the job).
+    Runs daily (``registry.importing.tasks``); audited with the counts."""
+    from datetime import timedelta
+
+    now = now or timezone.now()
+    cutoff = now - timedelta(hours=STALE_HOURS if hours is None else hours)
+    waiting = (ImportJob.Status.PENDING, ImportJob.Status.RUNNING)
+    expired = 0
+    for job in ImportJob.objects.filter(status__in=waiting, created_at__lt=cutoff):
+        if _is_upload(job.file_path):
+            Path(job.file_path).unlink(missing_ok=True)
+        job.status = ImportJob.Status.FAILED
+        job.finished_at = now
+        job.error = _(
+            "The import did not run to its end within %(hours)d hours; its uploaded file was "
+            "deleted (it holds personal data). Upload the file again."
+        ) % {"hours": int(STALE_HOURS if hours is None else hours)}
+        job.save(update_fields=["status", "finished_at", "error"])
+        expired += 1
+    named = set(ImportJob.objects.filter(status__in=waiting).values_list("file_path", flat=True))
+    orphans = 0
+    for f in imports_dir().glob("upload-*"):
+        try:
+            old = f.stat().st_mtime < cutoff.timestamp()
+        except FileNotFoundError:
+            continue
+        if old and str(f) not in named:
+            f.unlink(missing_ok=True)
+            orphans += 1
+    if expired or orphans:
+        audit.record(
+            "registry.imports_expired",
+            purpose="delete stale uploads",
+            detail={"jobs": expired, "orphan_files": orphans},
+        )
+    return {"jobs": expired, "orphan_files": orphans}
