@@ -656,8 +656,12 @@ def reassign_all(*, actor: User | None = None, chunk: int = 50_000) -> dict[str,
     Each row whose grid changed gets a ``moved`` history entry (source ``reassign``, the grid
     before and after), written in bulk with the importer's history writer in the transaction
     of the chunk's updates."""
-    from yiwang.registry.importing.writing import insert_history
+    from django.utils import timezone
 
+    from yiwang.registry.importing.writing import insert_history
+    from yiwang.registry.models import Reassignment
+
+    started = timezone.now()
     index = grid_index()
     actor_name = getattr(actor, "username", "") or ""
     moved: dict[str, int] = {}
@@ -698,6 +702,11 @@ def reassign_all(*, actor: User | None = None, chunk: int = 50_000) -> dict[str,
                 insert_history(key, history, actor=actor_name, source="reassign")
             n_moved += len(history)
         moved[key] = n_moved
+    Reassignment.objects.create(
+        started_at=started,
+        actor=actor if actor is not None and actor.is_authenticated else None,
+        moved=moved,
+    )
     audit.record(
         "registry.reassigned", actor=actor, object_type="grid.grid", detail={"moved": moved}
     )

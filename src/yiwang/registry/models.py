@@ -300,3 +300,28 @@ class ImportJob(models.Model):
 
     def __str__(self) -> str:
         return f"import {self.pk} {self.entity_type} {self.file_name}"
+
+
+class Reassignment(models.Model):
+    """One run of re-assigning every located row to its grid after the grids changed: when,
+    who started it (none: the job after a grid import) and how many rows of each kind moved —
+    shown to the administrators who change grids (the audit log has it too, for auditors)."""
+
+    started_at = models.DateTimeField(_("started"))
+    finished_at = models.DateTimeField(_("finished"), auto_now_add=True)
+    actor = models.ForeignKey(
+        "accounts.User", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    moved = models.JSONField(_("moved"), default=dict)
+
+    class Meta:
+        ordering = ["-finished_at", "-pk"]
+        verbose_name = _("grid re-assignment")
+        verbose_name_plural = _("grid re-assignments")
+
+    def __str__(self) -> str:
+        return f"reassignment {self.pk}"
+
+    @property
+    def total(self) -> int:
+        return sum(int(v) for v in (self.moved or {}).values())

@@ -30,7 +30,7 @@ from yiwang.core.masking import mask_id_number, mask_name, mask_phone
 from yiwang.core.personal import blind_index_for, normalize_phone
 from yiwang.grid.selectors import list_grids_for
 from yiwang.registry import actions, selectors
-from yiwang.registry.models import Organisation, Person, Place, Tag, Thing
+from yiwang.registry.models import Organisation, Person, Place, Reassignment, Tag, Thing
 from yiwang.web.views import requires
 
 PAGE_SIZE = 50
@@ -158,7 +158,11 @@ def index(request: AuthedRequest) -> HttpResponse:
             selectors.list_organisations_for(actor).count(),
         ),
     ]
-    return render(request, "registry/index.html", {"sections": sections})
+    # Those who change grids (and so set off re-assignment) see how many rows moved.
+    runs = []
+    if actor.can(Cap.REGISTRY_IMPORT):
+        runs = list(Reassignment.objects.all()[:5])
+    return render(request, "registry/index.html", {"sections": sections, "reassignments": runs})
 
 
 # --- People -----------------------------------------------------------------------------------

@@ -118,6 +118,31 @@ def test_reassign_after_grids_move(world, grids):
 
 
 @pytest.mark.django_db
+def test_those_who_change_grids_see_how_many_rows_moved(world, grids, client):
+    from yiwang.registry.models import Reassignment
+
+    actions.do_upsert_person(actor=None, data=_person(grids[0]))
+    g0 = grids[0]
+    feature = {"type": "Feature", "properties": {"code": g0.code}}
+    grid_actions.do_import_grids(
+        actor=None,
+        data={
+            "type": "FeatureCollection",
+            "features": [feature | {"geometry": rect(121, 31, 121.01, 31.01)}],
+        },
+    )
+    actions.reassign_all()  # as the job after a grid import: no actor
+    run = Reassignment.objects.get()
+    assert run.moved == {"person": 1, "place": 0, "thing": 0, "organisation": 0}
+    assert run.actor is None and run.started_at <= run.finished_at and run.total == 1
+    client.force_login(world.users["data_admin_a"])
+    page = client.get("/console/registry/").content.decode()
+    assert 'data-testid="reassignments"' in page and "<td>1</td>" in page
+    client.force_login(world.users["grid_worker_a"])  # does not change grids: not shown
+    assert 'data-testid="reassignments"' not in client.get("/console/registry/").content.decode()
+
+
+@pytest.mark.django_db
 def test_reassign_history_for_every_kind_of_entity(world, grids):
     g0, g1 = grids
     at0 = {"lng": g0.centroid_lng, "lat": g0.centroid_lat}
