@@ -286,6 +286,10 @@ class ImportJob(models.Model):
     updated_count = models.PositiveIntegerField(default=0)
     unchanged_count = models.PositiveIntegerField(default=0)
     refused_count = models.PositiveIntegerField(default=0)
+    #: Rows stored without a location (in no grid: no area lists them).
+    no_grid_count = models.PositiveIntegerField(default=0)
+    #: The template's example row, left unchanged and skipped.
+    skipped_count = models.PositiveIntegerField(default=0)
     report_path = models.CharField(max_length=500, blank=True)
     error = models.TextField(blank=True)
     created_by = models.ForeignKey(

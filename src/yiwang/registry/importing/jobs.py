@@ -282,6 +282,7 @@ def _finish(job: ImportJob, result: ImportResult | None, error: str) -> None:
         job.total_rows = job.processed_rows = result.rows
         job.created_count, job.updated_count = c["accepted"], c["updated"]
         job.unchanged_count, job.refused_count = c["unchanged"], c["refused"]
+        job.no_grid_count, job.skipped_count = result.no_grid, result.skipped
         if result.encoding and not job.encoding:
             job.encoding = result.encoding
     job.save()

@@ -37,21 +37,8 @@ def report_file(job: ImportJob) -> Path | None:
 
 
 def job_notes(job: ImportJob) -> dict[str, int] | None:
-    """A finished job's warnings, from its audit record (``registry.imported``):
-    ``no_grid`` (rows stored in no grid: no area lists them) and ``skipped`` (the template's
-    example row); None while the job runs."""
+    """A finished job's warnings: ``no_grid`` (rows stored in no grid: no area lists them)
+    and ``skipped`` (the template's example row); None while the job runs."""
     if job.status in (ImportJob.Status.PENDING, ImportJob.Status.RUNNING):
         return None
-    from yiwang.core.models import AuditRecord
-
-    rec = (
-        AuditRecord.objects.filter(
-            event="registry.imported",
-            object_type=ImportJob._meta.label_lower,
-            object_id=str(job.pk),
-        )
-        .order_by("-seq")
-        .first()
-    )
-    detail = (rec.detail or {}) if rec is not None else {}
-    return {"no_grid": int(detail.get("no_grid", 0)), "skipped": int(detail.get("skipped", 0))}
+    return {"no_grid": job.no_grid_count, "skipped": job.skipped_count}
